@@ -1,0 +1,7 @@
+"""``python -m fincon.cli``."""
+
+import sys
+
+from fincon.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The mapper contract: one place per connector and resource that converts payloads and records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from fincon.errors import ServerError
+
+__all__ = ["Mapper", "map_payloads"]
+
+R = TypeVar("R")
+
+
+@runtime_checkable
+class Mapper(Protocol[R]):
+    """Converts between a vendor payload and a canonical record, and round-trips.
+
+    ``to_payload(to_record(p))`` keeps every field the system supports, and
+    ``to_record(to_payload(r)) == r`` for every canonical field the system has.
+    """
+
+    def to_record(self, payload: Any) -> R:
+        """The canonical record for one vendor payload (``raw`` keeps the payload)."""
+
+    def to_payload(self, record: R) -> Any:
+        """The vendor payload that creates ``record``."""
+
+    def changes_payload(self, changes: Mapping[str, Any]) -> Any:
+        """The vendor payload applying ``changes`` (canonical field -> value) in an update."""
+
+
+def map_payloads(mapper: Mapper[R], payloads: Any, *, system: str, resource: str) -> list[R]:
+    """Map a page of payloads; a payload that cannot be mapped is bad server output, said clearly."""
+    records = []
+    for index, payload in enumerate(payloads):
+        try:
+            records.append(mapper.to_record(payload))
+        except Exception as exc:  # a mapping bug or hostile payload: name the record, never crash later
+            ident = payload.get("id") if isinstance(payload, Mapping) else None
+            raise ServerError(
+                f"could not map {resource} {ident or f'#{index}'} from {system}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
+                system=system,
+                code="unmappable_record",
+                retryable=False,
+            ) from exc
+    return records

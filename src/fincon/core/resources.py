@@ -1,0 +1,444 @@
+"""Resources: what connector authors implement (handlers) and what users call (collections).
+
+A :class:`ResourceHandler` implements one canonical resource for one system as flows.
+:class:`ResourceCollection` and :class:`AsyncResourceCollection` are the user-facing
+``erp.vendors``: they check input before anything is sent and drive the handler's flows
+through the connector. Both share :class:`ListPlan`, so paging logic exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from fincon.core.flow import Flow
+from fincon.core.pagination import Page, PageWalker, State, query_fingerprint
+from fincon.errors import Unsupported, ValidationError
+
+if TYPE_CHECKING:
+    from fincon.models import Record
+
+__all__ = [
+    "AsyncListing",
+    "AsyncResourceCollection",
+    "ListPlan",
+    "ListQuery",
+    "Listing",
+    "ResourceCollection",
+    "ResourceHandler",
+]
+
+R = TypeVar("R", bound="Record")
+T = TypeVar("T")
+
+OPERATIONS = ("list", "get", "create", "update", "delete")
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What a listing asks for, already checked."""
+
+    updated_since: datetime | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    page_size: int = 100
+
+
+class ResourceHandler(Generic[R]):
+    """One canonical resource of one system, written as flows.
+
+    Override the operations the system supports; :attr:`operations` is derived from
+    which methods are overridden, so ``capabilities`` always match what actually works.
+    """
+
+    #: Canonical resource name (``"vendor"``).
+    name: str = ""
+    #: Recorded in cursors: which paging mechanism :meth:`list_page` uses.
+    mechanism: str = "abstract"
+    default_page_size: int = 100
+    max_page_size: int = 100
+    #: Filters :meth:`list_page` understands (others are refused before anything is sent).
+    filter_names: frozenset[str] = frozenset()
+
+    def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
+        """Fetch the page at ``state`` (None: the first); return its records and the next state."""
+        raise NotImplementedError
+
+    def get(self, id: str) -> Flow[R]:
+        """Fetch one record by the system's id."""
+        raise NotImplementedError
+
+    def create(self, record: R, idempotency_key: str | None) -> Flow[R]:
+        """Create ``record``; return it as stored."""
+        raise NotImplementedError
+
+    def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[R]:
+        """Apply ``changes`` (canonical field names, validated values); return the record as stored."""
+        raise NotImplementedError
+
+    def delete(self, id: str) -> Flow[None]:
+        """Delete (or deactivate, where the system cannot delete) the record."""
+        raise NotImplementedError
+
+    @classmethod
+    def supported_operations(cls) -> tuple[str, ...]:
+        """The operations this handler class implements (those it overrides)."""
+        method_of = {"list": "list_page"}
+        return tuple(
+            op
+            for op in OPERATIONS
+            if getattr(cls, method_of.get(op, op)) is not getattr(ResourceHandler, method_of.get(op, op))
+        )
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        return self.supported_operations()
+
+
+# -- input checks shared by sync and async ------------------------------------------------
+
+
+def _model_for(resource: str) -> type[Record]:
+    from fincon.models import RESOURCE_MODELS
+
+    return RESOURCE_MODELS[resource]
+
+
+@lru_cache(maxsize=512)
+def _field_adapter(model: type[Record], name: str) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(model.model_fields[name].annotation)
+
+
+def _pydantic_problem(exc: Exception) -> tuple[str, str]:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        loc = ".".join(str(part) for part in first.get("loc", ())) or "record"
+        return loc, str(first.get("msg", "invalid"))
+    return "record", str(exc)
+
+
+def check_record(system: str, resource: str, record: Any) -> Record:
+    """``record`` as the resource's model, or a :class:`ValidationError` naming the field and system."""
+    model = _model_for(resource)
+    if isinstance(record, model):
+        return record
+    if isinstance(record, Mapping):
+        try:
+            return model.model_validate(dict(record))
+        except Exception as exc:  # pydantic's ValidationError, or ours raised by a validator
+            where, why = _pydantic_problem(exc)
+            raise ValidationError(
+                f"{resource}.{where}: {why}", field=f"{resource}.{where}", system=system
+            ) from None
+    raise ValidationError(
+        f"expected a {model.__name__} (or a mapping of its fields) for {resource}, "
+        f"got {type(record).__name__}",
+        field=resource,
+        system=system,
+    )
+
+
+def check_changes(system: str, resource: str, changes: Any) -> dict[str, Any]:
+    """Validate an update's changes field by field (partial updates can't use the whole model)."""
+    model = _model_for(resource)
+    if isinstance(changes, model):
+        return {name: getattr(changes, name) for name in changes.model_fields_set}
+    if not isinstance(changes, Mapping) or not changes:
+        raise ValidationError(
+            f"changes to a {resource} must be a non-empty mapping of {model.__name__} fields",
+            field="changes",
+            system=system,
+        )
+    checked: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in model.model_fields or name in ("id", "source", "raw"):
+            raise ValidationError(
+                f"{name!r} is not a field of {model.__name__} that can be changed",
+                field=f"{resource}.{name}",
+                system=system,
+            )
+        try:
+            checked[name] = _field_adapter(model, name).validate_python(value)
+        except Exception as exc:
+            _, why = _pydantic_problem(exc)
+            raise ValidationError(
+                f"{resource}.{name}: {why}", field=f"{resource}.{name}", system=system
+            ) from None
+    return checked
+
+
+def check_id(system: str, resource: str, id: Any) -> str:
+    if isinstance(id, int) and not isinstance(id, bool):
+        id = str(id)
+    if not isinstance(id, str) or not id.strip():
+        raise ValidationError(f"a {resource} id must be a non-empty string", field="id", system=system)
+    return id
+
+
+class ListPlan(Generic[R]):
+    """The state of one listing, shared by the sync and async iterators."""
+
+    def __init__(
+        self,
+        system: str,
+        handler: ResourceHandler[R],
+        *,
+        updated_since: datetime | None,
+        filters: Mapping[str, Any] | None,
+        page_size: int | None,
+        cursor: str | None,
+        max_pages: int | None,
+    ) -> None:
+        if updated_since is not None and (
+            not isinstance(updated_since, datetime) or updated_since.tzinfo is None
+        ):
+            raise ValidationError(
+                "updated_since must be a timezone-aware datetime (e.g. datetime(2026, 1, 1, tzinfo=UTC))",
+                field="updated_since",
+                system=system,
+            )
+        size = handler.default_page_size if page_size is None else page_size
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= handler.max_page_size:
+            raise ValidationError(
+                f"page_size must be an integer from 1 to {handler.max_page_size} for {handler.name}",
+                field="page_size",
+                system=system,
+            )
+        filters = dict(filters or {})
+        unknown = sorted(set(filters) - handler.filter_names)
+        if unknown:
+            known = ", ".join(sorted(handler.filter_names)) or "none"
+            raise ValidationError(
+                f"unknown filter {unknown[0]!r} for {handler.name} (supported: {known})",
+                field=f"filters.{unknown[0]}",
+                system=system,
+            )
+        self.handler = handler
+        self.query = ListQuery(updated_since=updated_since, filters=filters, page_size=size)
+        fingerprint = query_fingerprint(
+            handler.name, {"updated_since": updated_since, "filters": filters, "page_size": size}
+        )
+        self.walker = PageWalker(
+            mechanism=handler.mechanism,
+            fingerprint=fingerprint,
+            cursor=cursor,
+            max_pages=max_pages,
+            system=system,
+        )
+        self._done = False
+
+    def next_flow(self) -> Flow[tuple[list[R], State | None]] | None:
+        """The flow fetching the next page, or None when the listing is over."""
+        if self._done or self.walker.finished:
+            return None
+        return self.handler.list_page(self.query, self.walker.state)
+
+    def accept(self, items: list[R], next_state: State | None) -> Page[R]:
+        cursor = self.walker.advance(next_state)
+        if cursor is None:
+            self._done = True
+        return Page(items=items, next_cursor=cursor)
+
+
+class Listing(Generic[R]):
+    """A lazy listing: iterate it for records, or call :meth:`pages` for pages with cursors.
+
+    Nothing is fetched until iteration starts; memory holds one page at a time.
+    """
+
+    def __init__(self, plan: ListPlan[R], run: Callable[[Flow[Any]], Any]) -> None:
+        self._plan = plan
+        self._run = run
+        self._started = False
+        #: The cursor resuming after the last page fetched so far (None before the first and at the end).
+        self.next_cursor: str | None = None
+
+    def pages(self) -> Iterator[Page[R]]:
+        if self._started:
+            raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
+        self._started = True
+        while (flow := self._plan.next_flow()) is not None:
+            items, next_state = self._run(flow)
+            page = self._plan.accept(items, next_state)
+            self.next_cursor = page.next_cursor
+            yield page
+
+    def __iter__(self) -> Iterator[R]:
+        for page in self.pages():
+            yield from page.items
+
+    def to_pandas(self) -> Any:
+        """All records as a pandas DataFrame (needs the ``pandas`` extra)."""
+        from fincon._pandas import records_to_frame
+
+        return records_to_frame(self)
+
+
+class AsyncListing(Generic[R]):
+    """The awaitable twin of :class:`Listing`: ``async for record in listing``."""
+
+    def __init__(self, plan: ListPlan[R], run: Callable[[Flow[Any]], Awaitable[Any]]) -> None:
+        self._plan = plan
+        self._run = run
+        self._started = False
+        self.next_cursor: str | None = None
+
+    async def pages(self) -> AsyncIterator[Page[R]]:
+        if self._started:
+            raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
+        self._started = True
+        while (flow := self._plan.next_flow()) is not None:
+            items, next_state = await self._run(flow)
+            page = self._plan.accept(items, next_state)
+            self.next_cursor = page.next_cursor
+            yield page
+
+    async def __aiter__(self) -> AsyncIterator[R]:
+        async for page in self.pages():
+            for item in page.items:
+                yield item
+
+    async def to_pandas(self) -> Any:
+        """All records as a pandas DataFrame (needs the ``pandas`` extra)."""
+        from fincon._pandas import records_to_frame
+
+        return records_to_frame([item async for item in self])
+
+
+class _CollectionBase(Generic[R]):
+    def __init__(self, system: str, resource: str, handler: ResourceHandler[R] | None) -> None:
+        self.system = system
+        self.resource = resource
+        self._handler = handler
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """The operations this system supports on this resource."""
+        return self._handler.operations if self._handler is not None else ()
+
+    def _require(self, operation: str) -> ResourceHandler[R]:
+        handler = self._handler
+        if handler is None or operation not in handler.operations:
+            raise Unsupported(
+                f"{self.system} does not support {operation} on {self.resource}",
+                system=self.system,
+                operation=f"{self.resource}.{operation}",
+            )
+        return handler
+
+    def _plan(self, **kwargs: Any) -> ListPlan[R]:
+        return ListPlan(self.system, self._require("list"), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.system}.{self.resource} {list(self.operations)}>"
+
+
+class ResourceCollection(_CollectionBase[R]):
+    """``connector.<resource>``: list, get, create, update and delete records."""
+
+    def __init__(
+        self, system: str, resource: str, handler: ResourceHandler[R] | None, run: Callable[[Flow[Any]], Any]
+    ) -> None:
+        super().__init__(system, resource, handler)
+        self._run = run
+
+    def list(
+        self,
+        *,
+        updated_since: datetime | None = None,
+        filters: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+        max_pages: int | None = None,
+    ) -> Listing[R]:
+        """A lazy listing; ``cursor`` resumes after the page that returned it."""
+        plan = self._plan(
+            updated_since=updated_since,
+            filters=filters,
+            page_size=page_size,
+            cursor=cursor,
+            max_pages=max_pages,
+        )
+        return Listing(plan, self._run)
+
+    def get(self, id: str) -> R:
+        """The record with the system's ``id``; :class:`~fincon.errors.NotFound` if absent."""
+        handler = self._require("get")
+        return self._run(handler.get(check_id(self.system, self.resource, id)))  # type: ignore[no-any-return]
+
+    def create(self, record: R | Mapping[str, Any], *, idempotency_key: str | None = None) -> R:
+        """Create a record; retries reuse one idempotency key, so it is created at most once."""
+        handler = self._require("create")
+        checked: Any = check_record(self.system, self.resource, record)
+        return self._run(handler.create(checked, idempotency_key))  # type: ignore[no-any-return]
+
+    def update(self, id: str, changes: Mapping[str, Any] | R, *, idempotency_key: str | None = None) -> R:
+        """Change fields of a record; ``changes`` maps canonical field names to new values."""
+        handler = self._require("update")
+        record_id = check_id(self.system, self.resource, id)
+        checked = check_changes(self.system, self.resource, changes)
+        return self._run(handler.update(record_id, checked, idempotency_key))  # type: ignore[no-any-return]
+
+    def delete(self, id: str) -> None:
+        """Delete a record (or deactivate it, where the system cannot delete)."""
+        handler = self._require("delete")
+        self._run(handler.delete(check_id(self.system, self.resource, id)))
+
+
+class AsyncResourceCollection(_CollectionBase[R]):
+    """The awaitable twin of :class:`ResourceCollection`."""
+
+    def __init__(
+        self,
+        system: str,
+        resource: str,
+        handler: ResourceHandler[R] | None,
+        run: Callable[[Flow[Any]], Awaitable[Any]],
+    ) -> None:
+        super().__init__(system, resource, handler)
+        self._run = run
+
+    def list(
+        self,
+        *,
+        updated_since: datetime | None = None,
+        filters: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+        max_pages: int | None = None,
+    ) -> AsyncListing[R]:
+        """A lazy listing: ``async for record in collection.list()``."""
+        plan = self._plan(
+            updated_since=updated_since,
+            filters=filters,
+            page_size=page_size,
+            cursor=cursor,
+            max_pages=max_pages,
+        )
+        return AsyncListing(plan, self._run)
+
+    async def get(self, id: str) -> R:
+        handler = self._require("get")
+        return await self._run(handler.get(check_id(self.system, self.resource, id)))  # type: ignore[no-any-return]
+
+    async def create(self, record: R | Mapping[str, Any], *, idempotency_key: str | None = None) -> R:
+        handler = self._require("create")
+        checked: Any = check_record(self.system, self.resource, record)
+        return await self._run(handler.create(checked, idempotency_key))  # type: ignore[no-any-return]
+
+    async def update(
+        self, id: str, changes: Mapping[str, Any] | R, *, idempotency_key: str | None = None
+    ) -> R:
+        handler = self._require("update")
+        record_id = check_id(self.system, self.resource, id)
+        checked = check_changes(self.system, self.resource, changes)
+        return await self._run(handler.update(record_id, checked, idempotency_key))  # type: ignore[no-any-return]
+
+    async def delete(self, id: str) -> None:
+        handler = self._require("delete")
+        await self._run(handler.delete(check_id(self.system, self.resource, id)))
