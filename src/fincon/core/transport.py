@@ -252,8 +252,10 @@ class Requestor:
         return response
 
     def _error(self, response: httpx.Response, call: Call) -> FinconError | None:
+        if response.status_code in call.allow_status:
+            return None  # the caller asked for this status as an answer, whatever the body says
         error = self.error_parser(response) if self.error_parser is not None else None
-        if error is None and response.status_code >= 400 and response.status_code not in call.allow_status:
+        if error is None and response.status_code >= 400:
             error = error_for_status(response, system=self.system)
         if error is None:
             return None
