@@ -29,6 +29,11 @@ class AuthStrategy:
         """Add credentials to ``request`` (in place)."""
         yield from ()
 
+    def should_refresh(self, response: httpx.Response) -> bool:
+        """Whether ``response`` says the credentials expired (a 401; session systems also
+        recognise an expiry reported inside a 200)."""
+        return response.status_code == 401
+
     def refresh_flow(self, request: httpx.Request, response: httpx.Response) -> Flow[bool]:
         """After a 401 to ``request``: renew credentials; return True if a retry may succeed."""
         yield from ()

@@ -18,14 +18,14 @@ from typing import Any
 import httpx
 
 from fincon.auth._base import AuthStrategy
-from fincon.core.audit import AuditEvent, Auditor
+from fincon.core.audit import AuditEvent, Auditor, describe_error
 from fincon.core.breaker import CircuitBreaker
 from fincon.core.clock import Clock
 from fincon.core.flow import Flow, Send, Sleep
 from fincon.core.jsonenc import dumps as json_dumps
 from fincon.core.ratelimit import Limits
 from fincon.core.redaction import install_log_redaction, redact, redact_url
-from fincon.core.responses import error_for_status, retry_after_seconds
+from fincon.core.responses import error_for_status, request_id_of, retry_after_seconds
 from fincon.core.retry import RetryEngine, is_safe_to_retry
 from fincon.core.urls import require_safe_url, require_same_origin
 from fincon.errors import FinconError, RateLimited, ServerError, TransportError
@@ -34,6 +34,8 @@ __all__ = ["AuditInfo", "Call", "Requestor"]
 
 logger = logging.getLogger("fincon.http")
 install_log_redaction("fincon")
+# httpx logs every request URL at INFO/DEBUG; a URL may carry a key in its query.
+install_log_redaction("httpx")
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -154,6 +156,10 @@ class Requestor:
         method = call.method.upper()
         idempotent = call.idempotent if call.idempotent is not None else method in _IDEMPOTENT_METHODS
         key = call.idempotency_key
+        header_name = self.idempotency_header.lower() if self.idempotency_header is not None else None
+        if key is None and header_name is not None and call.headers:
+            # A key the caller put in the headers themselves is their key: never replace it.
+            key = next((v for k, v in call.headers.items() if k.lower() == header_name), None)
         if key is None and not idempotent and self.idempotency_header is not None:
             # Fixed before the first attempt and reused on every retry (DESIGN section 5).
             key = str(uuid.uuid4())
@@ -161,6 +167,7 @@ class Requestor:
         content, body_headers = self._body(call)
         headers = {**self.default_headers, **body_headers, **(call.headers or {})}
         if key is not None and self.idempotency_header is not None:
+            headers = {k: v for k, v in headers.items() if k.lower() != header_name}  # one key, sent once
             headers[self.idempotency_header] = key
         extensions = dict(call.extensions)
         timeout = call.timeout if call.timeout is not None else self.timeout
@@ -197,8 +204,8 @@ class Requestor:
             response: httpx.Response = yield Send(request)
             for response_hook in self.response_hooks:
                 response_hook(response)
-            if response.status_code == 401 and self.auth is not None and not state.refreshed:
-                state.refreshed = True  # a 401 refreshes once and retries once
+            if self.auth is not None and not state.refreshed and self.auth.should_refresh(response):
+                state.refreshed = True  # expired credentials refresh once and retry once
                 if (yield from self.auth.refresh_flow(request, response)):
                     state.attempts -= 1
                     return (yield from attempt())
@@ -299,8 +306,6 @@ class Requestor:
         assert self.auditor is not None
         request_id = error.request_id if error is not None else None
         if response is not None:
-            from fincon.core.responses import request_id_of
-
             request_id = request_id_of(response)
         self.auditor.emit(
             AuditEvent(
@@ -315,7 +320,7 @@ class Requestor:
                 result=result,
                 duration_ms=round((self.clock.monotonic() - started) * 1000, 3),
                 request_id=request_id,
-                error=None if error is None else f"{type(error).__name__}:{error.code or error.status or ''}",
+                error=None if error is None else describe_error(error),
                 idempotency_key=key,
             )
         )
