@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +33,48 @@ def _reference_system() -> Iterator[None]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# -- canary secrets, suite-wide ------------------------------------------------------------
+# Tests plant fake secrets containing CANARY_MARKER. Every log record any test produces
+# through the fincon and httpx loggers is watched; one containing the marker fails the run.
+
+CANARY_MARKER = "CNRY"
+
+
+class _CanaryWatch(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a record that cannot be formatted cannot leak through a handler either
+            return
+        if CANARY_MARKER in text:
+            self.leaks.append(text.replace(CANARY_MARKER, "<marker>")[:300])
+
+
+_watch = _CanaryWatch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, level in (("fincon", logging.DEBUG), ("httpx", logging.INFO)):
+        logger = logging.getLogger(name)
+        logger.addHandler(_watch)
+        logger.setLevel(level)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _watch.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _watch.leaks:
+        terminalreporter.section("canary secrets leaked into log records", red=True)
+        for line in _watch.leaks[:20]:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"{len(_watch.leaks)} log records carried a planted canary secret")

@@ -51,7 +51,9 @@ def systems_command() -> int:
 def check_command(system: str, settings: Mapping[str, Any], *, sandbox: bool) -> int:
     with _connect(system, settings, sandbox=sandbox) as connector:
         identity = connector.check()
-    who = " ".join(part for part in (identity.account, identity.user) if part)
+    who = identity.user or identity.account
+    if identity.user and identity.account:
+        who = f"{identity.user} ({identity.account})"
     print(f"{system}: connected{' as ' + who if who else ''}")
     return 0
 
