@@ -270,8 +270,10 @@ def test_input_errors_name_field_and_system_and_send_nothing(
 
 def test_float_in_raw_request_body_is_refused_before_sending(make: Make, server: FakeServer) -> None:
     erp = make()
-    with pytest.raises(TypeError, match="float"):
+    with pytest.raises(fincon.ValidationError, match="float") as raised:
         erp.request("POST", "/v1/vendors", json={"name": "A", "credit_limit": 0.1})
+    assert raised.value.field == "json"
+    assert raised.value.system == "coretest"
     assert server.requests == []
 
 
@@ -340,3 +342,21 @@ def test_connector_repr_and_context_manager(make: Make) -> None:
         assert same is erp
     with pytest.raises(RuntimeError):
         erp.request("GET", "/v1/me")  # the pooled client is closed
+
+
+def test_request_to_another_origin_is_refused_as_bad_input(make: Make, server: FakeServer) -> None:
+    erp = make()
+    with pytest.raises(fincon.ValidationError, match="another origin") as raised:
+        erp.request("GET", "https://evil.example/v1/vendors")
+    assert raised.value.field == "url"
+    assert server.requests == []
+
+
+def test_verify_false_from_the_environment_is_a_boolean(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fincon.core.connect import load_settings
+    from fincon.core.connector import ConnectorSettings
+
+    settings = load_settings(ConnectorSettings, "coretest", {}, environ={"FINCON_CORETEST_VERIFY": "false"})
+    assert settings.verify is False
+    settings = load_settings(ConnectorSettings, "coretest", {}, environ={"FINCON_CORETEST_VERIFY": "/etc/ca.pem"})
+    assert settings.verify == "/etc/ca.pem"

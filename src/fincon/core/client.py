@@ -216,10 +216,11 @@ class Connector(_ConnectorBase):
         changes = check_changes(self.system, resource, _changes_of(checked))
         if mode == "update":
             return collection.update(record_id, changes, idempotency_key=idempotency_key)
+        update_key, create_key = _upsert_keys(idempotency_key)
         try:
-            return collection.update(record_id, changes, idempotency_key=idempotency_key)
+            return collection.update(record_id, changes, idempotency_key=update_key)
         except NotFound:
-            return collection.create(checked, idempotency_key=idempotency_key)
+            return collection.create(checked, idempotency_key=create_key)
 
     def request(
         self,
@@ -345,10 +346,11 @@ class AsyncConnector(_ConnectorBase):
         changes = check_changes(self.system, resource, _changes_of(checked))
         if mode == "update":
             return await collection.update(record_id, changes, idempotency_key=idempotency_key)
+        update_key, create_key = _upsert_keys(idempotency_key)
         try:
-            return await collection.update(record_id, changes, idempotency_key=idempotency_key)
+            return await collection.update(record_id, changes, idempotency_key=update_key)
         except NotFound:
-            return await collection.create(checked, idempotency_key=idempotency_key)
+            return await collection.create(checked, idempotency_key=create_key)
 
     async def request(
         self,
@@ -403,6 +405,14 @@ def _known_resource(resource: str, system: str) -> None:
             field="resource",
             system=system,
         )
+
+
+def _upsert_keys(key: str | None) -> tuple[str | None, str | None]:
+    """Distinct keys for an upsert's update and create: a system replays a key's first answer
+    (the update's 404) or refuses a key reused for another request."""
+    if key is None:
+        return None, None
+    return f"{key}:update", f"{key}:create"
 
 
 def _changes_of(record: Record) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from fincon.auth._base import AuthStrategy
 from fincon.core.audit import Auditor, CallbackSink, JsonlAuditSink, LoggingSink
@@ -28,6 +28,17 @@ from fincon.core.transport import Requestor
 from fincon.errors import ConfigError, FinconError, Unsupported
 
 __all__ = ["ConnectorCore", "ConnectorSettings", "Identity"]
+
+_BOOLEAN_TEXT = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
 
 class ConnectorSettings(BaseModel):
@@ -75,6 +86,14 @@ class ConnectorSettings(BaseModel):
     clock: Any = Field(None, description="A fincon.core.clock.Clock (tests).")
     verify: bool | str = Field(True, description="TLS verification: True, False or a CA bundle path.")
     proxy: str | None = Field(None, description="An HTTP(S) proxy URL.")
+
+    @field_validator("verify", mode="before")
+    @classmethod
+    def _verify_from_text(cls, value: Any) -> Any:
+        # From the environment every value is text: "false" must not become a CA bundle path.
+        if isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT:
+            return _BOOLEAN_TEXT[value.strip().lower()]
+        return value
 
     def secrets(self) -> list[str]:
         """Every ``SecretStr`` value, for redaction."""

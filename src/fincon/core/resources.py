@@ -61,6 +61,8 @@ class ResourceHandler(Generic[R]):
     max_page_size: int = 100
     #: Filters :meth:`list_page` understands (others are refused before anything is sent).
     filter_names: frozenset[str] = frozenset()
+    #: Operations a subclass inherits but the system cannot do (left out of the capabilities).
+    unsupported: frozenset[str] = frozenset()
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
         """Fetch the page at ``state`` (None: the first); return its records and the next state."""
@@ -89,7 +91,8 @@ class ResourceHandler(Generic[R]):
         return tuple(
             op
             for op in OPERATIONS
-            if getattr(cls, method_of.get(op, op)) is not getattr(ResourceHandler, method_of.get(op, op))
+            if op not in cls.unsupported
+            and getattr(cls, method_of.get(op, op)) is not getattr(ResourceHandler, method_of.get(op, op))
         )
 
     @property
@@ -220,9 +223,8 @@ class ListPlan(Generic[R]):
             )
         self.handler = handler
         self.query = ListQuery(updated_since=updated_since, filters=filters, page_size=size)
-        fingerprint = query_fingerprint(
-            handler.name, {"updated_since": updated_since, "filters": filters, "page_size": size}
-        )
+        # The page size may change on resume (a cursor marks a position, not a page shape).
+        fingerprint = query_fingerprint(handler.name, {"updated_since": updated_since, "filters": filters})
         self.walker = PageWalker(
             mechanism=handler.mechanism,
             fingerprint=fingerprint,

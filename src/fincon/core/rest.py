@@ -31,9 +31,9 @@ R = TypeVar("R", bound="Record")
 class RestResource(ResourceHandler[R]):
     """CRUD over ``GET/POST {path}`` and ``GET/PATCH/DELETE {path}/{id}``.
 
-    Subclasses set :attr:`name`, :attr:`path` and :attr:`mapper`, and adjust the rest.
-    Subclasses that cannot do an operation re-declare it to raise; to remove one from the
-    capabilities, set it in :attr:`unsupported`.
+    Subclasses set :attr:`name`, :attr:`path` and :attr:`mapper`, and adjust the rest. An
+    operation the system cannot do goes in :attr:`unsupported`: it leaves the capabilities
+    and raises :class:`~fincon.errors.Unsupported` before anything is sent.
     """
 
     path: ClassVar[str] = ""

@@ -28,7 +28,14 @@ from fincon.core.redaction import install_log_redaction, redact, redact_url
 from fincon.core.responses import error_for_status, request_id_of, retry_after_seconds
 from fincon.core.retry import RetryEngine, is_safe_to_retry
 from fincon.core.urls import require_safe_url, require_same_origin
-from fincon.errors import FinconError, RateLimited, ServerError, TransportError
+from fincon.errors import (
+    FinconError,
+    PaginationError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
 
 __all__ = ["AuditInfo", "Call", "Requestor"]
 
@@ -133,18 +140,33 @@ class Requestor:
     def resolve(self, url: str) -> str:
         """An absolute URL for ``url``: a path joins the base URL; an absolute URL must share its origin."""
         if url.startswith(("http://", "https://")):
-            return str(require_same_origin(url, self.origin, system=self.system))
+            try:
+                return str(require_same_origin(url, self.origin, system=self.system))
+            except PaginationError:
+                raise ValidationError(
+                    f"refused a request to another origin than {self.origin.scheme}://{self.origin.host}: "
+                    "credentials are only sent to the connector's base URL",
+                    field="url",
+                    system=self.system,
+                ) from None
         if not url.startswith("/"):
             url = "/" + url
         return self.base_url + url
 
-    @staticmethod
-    def _body(call: Call) -> tuple[bytes | None, dict[str, str]]:
-        if call.json is not None:
-            return json_dumps(call.json), {"Content-Type": "application/json"}
-        if call.data is not None:
-            encoded = httpx.QueryParams({k: _form_value(v) for k, v in call.data.items()})
-            return str(encoded).encode("ascii"), {"Content-Type": "application/x-www-form-urlencoded"}
+    def _body(self, call: Call) -> tuple[bytes | None, dict[str, str]]:
+        try:
+            if call.json is not None:
+                return json_dumps(call.json), {"Content-Type": "application/json"}
+            if call.data is not None:
+                encoded = httpx.QueryParams({k: _form_value(v) for k, v in call.data.items()})
+                return str(encoded).encode("ascii"), {"Content-Type": "application/x-www-form-urlencoded"}
+        except (TypeError, ValueError) as exc:
+            # Raised before anything is sent: a float amount, a non-finite Decimal, an object.
+            raise ValidationError(
+                f"the request body cannot be encoded: {exc}",
+                field="json" if call.json is not None else "data",
+                system=self.system,
+            ) from None
         if call.content is not None:
             return (call.content.encode("utf-8") if isinstance(call.content, str) else call.content), {}
         return None, {}
@@ -272,6 +294,7 @@ class Requestor:
             error.retry_at = self.clock.now() + timedelta(seconds=error.retry_after)
         # Vendors sometimes echo the request (credentials included) in error text.
         error.message = redact(error.message)
+        error.details = _redact_tree(error.details)
         return error
 
     def _log_retry(self, method: str, url: str) -> Callable[[FinconError, float], None]:
@@ -321,9 +344,21 @@ class Requestor:
                 duration_ms=round((self.clock.monotonic() - started) * 1000, 3),
                 request_id=request_id,
                 error=None if error is None else describe_error(error),
-                idempotency_key=key,
+                # Only a key that was actually sent: a system without keys never saw one.
+                idempotency_key=key if self.idempotency_header is not None else None,
             )
         )
+
+
+def _redact_tree(value: Any) -> Any:
+    """``value`` with every string redacted (vendor error details may echo credentials)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_tree(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_tree(item) for item in value)
+    return value
 
 
 def _form_value(value: Any) -> str:
