@@ -1,8 +1,9 @@
 """The registry of systems: built-ins and third-party connectors alike.
 
-Third-party packages register through the entry-point group ``fincon.connectors``; the
-entry point loads either a :class:`SystemSpec` or a :class:`~fincon.core.connector.ConnectorCore`
-subclass. Nothing is imported until a system is used, so ``import fincon`` stays fast.
+Built-in connectors and third-party packages alike register through the entry-point group
+``fincon.connectors`` (fincon's own ``pyproject.toml`` lists the built-ins); an entry point
+loads either a :class:`SystemSpec` or a :class:`~fincon.core.connector.ConnectorCore` subclass.
+Nothing is imported until a system is used, so ``import fincon`` stays fast.
 """
 
 from __future__ import annotations
@@ -83,10 +84,6 @@ class SystemInfo:
     sandbox: bool = False
 
 
-# The built-in connectors, each a folder under fincon/connectors; they are added here as
-# they land (the connector issues), through the same SystemSpec third parties use.
-_BUILTINS: tuple[SystemSpec, ...] = ()
-
 _registry: dict[str, SystemSpec] = {}
 _lock = threading.Lock()
 _entry_points_loaded = False
@@ -114,8 +111,6 @@ def _ensure_loaded() -> None:
     global _entry_points_loaded
     if _entry_points_loaded:
         return
-    for spec in _BUILTINS:
-        register_system(spec, replace=True)
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:
             loaded = entry.load()
