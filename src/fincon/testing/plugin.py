@@ -15,6 +15,7 @@ import pytest
 
 __all__ = [
     "fincon_canary",
+    "fincon_cassette",
     "fincon_clock",
     "fincon_connect",
     "fincon_faults",
@@ -120,3 +121,18 @@ def fincon_canary() -> Iterator[str]:
         f"the canary secret leaked into {len(leaked)} fincon log lines, first: "
         f"{leaked[0].replace(canary, '<canary>')[:200]}"
     )
+
+
+@pytest.fixture
+def fincon_cassette(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``with fincon_cassette("name", canaries=[...]):`` records (or replays) a vcrpy cassette
+    that scrubs secrets, in ``cassettes/`` beside the test module."""
+    from fincon.testing.cassettes import use_cassette
+
+    directory = request.path.parent / "cassettes"
+
+    def cassette(name: str, **options: Any) -> Any:
+        options.setdefault("cassette_dir", directory)
+        return use_cassette(name, **options)
+
+    return cassette
