@@ -32,13 +32,19 @@ def _child(base_url: str, api_key: str, trace: bool) -> None:
         tracemalloc.start()
     started = time.perf_counter()
     count = 0
-    with fincon.connect("reference", base_url=base_url, api_key=api_key, rate_limit=RateLimit(requests=1e9)) as ref:
+    with fincon.connect(
+        "reference", base_url=base_url, api_key=api_key, rate_limit=RateLimit(requests=1e9)
+    ) as ref:
         for _vendor in ref.vendors.list(page_size=100):
             count += 1
     elapsed = time.perf_counter() - started
     peak_traced = tracemalloc.get_traced_memory()[1] if trace else 0
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"count": count, "seconds": elapsed, "rss_mb": rss_kb / 1024, "traced_mb": peak_traced / 2**20}))
+    print(
+        json.dumps(
+            {"count": count, "seconds": elapsed, "rss_mb": rss_kb / 1024, "traced_mb": peak_traced / 2**20}
+        )
+    )
 
 
 def _measure(size: int, trace: bool) -> dict[str, float]:
@@ -78,7 +84,11 @@ def main() -> None:
             (f"tracemalloc peak, {args.large:,}", large["traced_mb"], "MB"),
         ]
     difference = large["rss_mb"] - small["rss_mb"]
-    report("client memory while listing (streamed page by page)", rows, {"rss_difference_mb": round(difference, 1)})
+    report(
+        "client memory while listing (streamed page by page)",
+        rows,
+        {"rss_difference_mb": round(difference, 1)},
+    )
     print(f"peak RSS difference: {difference:.1f} MB (goal <= 50 MB)")
 
 

@@ -16,10 +16,10 @@ import statistics
 import time
 
 import httpx
-from _common import report
-from _server import sandbox_server
 
 import fincon
+from _common import report
+from _server import sandbox_server
 from fincon.core.ratelimit import RateLimit
 from fincon.testing.reference.connector import register
 

@@ -358,5 +358,7 @@ def test_verify_false_from_the_environment_is_a_boolean(monkeypatch: pytest.Monk
 
     settings = load_settings(ConnectorSettings, "coretest", {}, environ={"FINCON_CORETEST_VERIFY": "false"})
     assert settings.verify is False
-    settings = load_settings(ConnectorSettings, "coretest", {}, environ={"FINCON_CORETEST_VERIFY": "/etc/ca.pem"})
+    settings = load_settings(
+        ConnectorSettings, "coretest", {}, environ={"FINCON_CORETEST_VERIFY": "/etc/ca.pem"}
+    )
     assert settings.verify == "/etc/ca.pem"

@@ -60,7 +60,8 @@ def run_demo(out: TextIO) -> int:
             emulator.faults.clear()
             emulator.faults.drop_after(method="POST", times=1)
             new = ref.vendors.create(
-                Vendor(name="Acme Corp", email="ap@acme.example", currency="USD"), idempotency_key="demo-acme-1"
+                Vendor(name="Acme Corp", email="ap@acme.example", currency="USD"),
+                idempotency_key="demo-acme-1",
             )
             stored = sum(1 for record in emulator.vendors if record.data.get("name") == "Acme Corp")
             say(
@@ -72,29 +73,76 @@ def run_demo(out: TextIO) -> int:
             cursor = first_page.next_cursor
         with fincon.connect("reference", sandbox=emulator) as later:
             rest = sum(1 for _ in later.bills.list(page_size=50, cursor=cursor))
-        say(f"5. a new connector resumed from a page's cursor: {len(first_page.items)} + {rest} = {count} bills")
+        resumed = f"{len(first_page.items)} + {rest} = {count} bills"
+        say(f"5. a new connector resumed from a page's cursor: {resumed}")
 
         _helpers_step(say, vendors)
 
         verification = verify_audit_file(audit_file)
         state = "intact" if verification.ok else f"BROKEN at line {verification.first_bad_line}"
-        say(f"7. audit trail: {verification.lines} hash-chained events in a JSON Lines file, chain {state}")
+        say(f"9. audit trail: {verification.lines} hash-chained events in a JSON Lines file, chain {state}")
     say(f"done in {time.perf_counter() - started:.1f}s")
     return 0
 
 
 def _helpers_step(say: Any, vendors: list[Any]) -> None:
-    """Money rules that need no connection."""
+    """Money rules, validation and a three-way match: pure functions, no connection needed."""
+    import datetime as dt
+    from decimal import Decimal
+
     from fincon.errors import ValidationError
-    from fincon.models import Money
+    from fincon.models import Bill, LineItem, Money, PurchaseOrder, Receipt, ReceiptLine, Ref
+    from fincon.validate import validate_iban
+    from fincon.workflows import MatchTolerance, three_way_match
 
     usd = Money(amount="10.10", currency="USD")
     try:
         Money(amount=0.1, currency="USD")  # type: ignore[arg-type]
-    except ValidationError as error:
-        refused = f"refused ({error.message[:60]})"
-    except ValueError:
+    except (ValidationError, ValueError):
         refused = "refused"
     else:  # pragma: no cover - the model must refuse floats
         refused = "ACCEPTED (bug)"
     say(f"6. Money: 10.10 USD * 3 = {usd * 3}; a float amount is {refused}")
+
+    iban = next(
+        v.raw["bank_account"]["iban"] for v in vendors if "iban" in (v.raw or {}).get("bank_account", {})
+    )
+    altered = iban[:-1] + ("0" if iban[-1] != "0" else "1")
+    try:
+        validate_iban(altered)
+    except ValidationError as error:
+        verdict = f"rejected ({error.message})"
+    else:  # pragma: no cover - a changed digit must fail mod-97
+        verdict = "ACCEPTED (bug)"
+    say(f"7. validate_iban: a seeded vendor's {validate_iban(iban)} is valid; one digit changed is {verdict}")
+
+    def money(amount: str) -> Money:
+        return Money(amount, "USD")
+
+    order = PurchaseOrder(
+        number="PO-7001",
+        lines=[LineItem(id="1", quantity=Decimal(100), unit_price=money("12.50"), amount=money("1250.00"))],
+        total=money("1250.00"),
+    )
+    receipt = Receipt(
+        date=dt.date(2026, 3, 10), lines=[ReceiptLine(purchase_order_line="1", quantity=Decimal(100))]
+    )
+    bill = Bill(
+        number="INV-555",
+        vendor=Ref("V-100", "Northwind Traders"),
+        lines=[
+            LineItem(
+                purchase_order_line="1",
+                quantity=Decimal(100),
+                unit_price=money("12.50"),
+                amount=money("1250.00"),
+            ),
+            LineItem(description="Freight", amount=money("18.75")),
+        ],
+        total=money("1268.75"),
+    )
+    tolerance = MatchTolerance(
+        quantity_percent=Decimal(0), price_percent=Decimal(2), amount_percent=Decimal(2)
+    )
+    result = three_way_match(order, receipt, bill, tolerance=tolerance)
+    say(f"8. three_way_match(PO, receipt, bill with 18.75 freight): {result.verdict.value}")

@@ -4,6 +4,8 @@
   ``fincon_connect``, ``fincon_faults``, ``fincon_canary``), loaded automatically by pytest.
 - :mod:`fincon.testing.conformance`: :class:`~fincon.testing.conformance.ConformanceSuite`.
 - :mod:`fincon.testing.cassettes`: vcrpy cassettes that scrub secrets.
+- :mod:`fincon.testing.specs`: emulator responses and connector requests checked against the
+  vendors' published specifications (OpenAPI, OData EDMX, XML Schema).
 - :mod:`fincon.testing.reference`: a small JSON REST system proving the framework.
 """
 
