@@ -113,7 +113,9 @@ def _model_for(resource: str) -> type[Record]:
 def _field_adapter(model: type[Record], name: str) -> Any:
     from pydantic import TypeAdapter
 
-    return TypeAdapter(model.model_fields[name].annotation)
+    # Typed as optional by newer pydantic; every declared field has an annotation.
+    annotation: Any = model.model_fields[name].annotation
+    return TypeAdapter(annotation)
 
 
 def _pydantic_problem(exc: Exception) -> tuple[str, str]:
