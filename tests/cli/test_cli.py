@@ -140,6 +140,9 @@ def test_demo_runs_and_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> 
     assert "holds 1 Acme Corp" in out
     assert "chain intact" in out
     assert "a float amount is refused" in out
+    assert "three_way_match(PO, receipt, bill with 18.75 freight): within_tolerance" in out
+    assert "one digit changed is rejected" in out
+    assert "a tampered copy is rejected" in out
 
 
 def test_sandbox_serve_prints_one_json_line_and_serves(tmp_path: Path) -> None:

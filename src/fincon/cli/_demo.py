@@ -78,9 +78,11 @@ def run_demo(out: TextIO) -> int:
 
         _helpers_step(say, vendors)
 
+        _stripe_step(say)
+
         verification = verify_audit_file(audit_file)
         state = "intact" if verification.ok else f"BROKEN at line {verification.first_bad_line}"
-        say(f"9. audit trail: {verification.lines} hash-chained events in a JSON Lines file, chain {state}")
+        say(f"10. audit trail: {verification.lines} hash-chained events in a JSON Lines file, chain {state}")
     say(f"done in {time.perf_counter() - started:.1f}s")
     return 0
 
@@ -146,3 +148,45 @@ def _helpers_step(say: Any, vendors: list[Any]) -> None:
     )
     result = three_way_match(order, receipt, bill, tolerance=tolerance)
     say(f"8. three_way_match(PO, receipt, bill with 18.75 freight): {result.verdict.value}")
+
+
+def _stripe_step(say: Any) -> None:
+    """Stripe's sandbox: receivables in canonical records, and a webhook verified."""
+    import json
+    import time as clock
+
+    import fincon
+    from fincon.connectors.stripe.webhooks import SignatureVerificationError, construct_event, sign_payload
+
+    with fincon.connect("stripe", sandbox=True) as stripe:
+        open_total: dict[str, Any] = {}
+        count = 0
+        for invoice in stripe.invoices.list(filters={}):
+            if invoice.balance is not None and invoice.balance.amount > 0:
+                count += 1
+                current = open_total.get(invoice.balance.currency)
+                open_total[invoice.balance.currency] = (
+                    invoice.balance if current is None else current + invoice.balance
+                )
+        customer = next(iter(stripe.customers.list(page_size=1)))
+    owed = ", ".join(f"{money.amount} {currency}" for currency, money in sorted(open_total.items()))
+    say(f"9. stripe (sandbox): {count} invoices with a balance due: {owed}")
+    secret = "whsec_demo_0123456789"  # noqa: S105 - a demo secret, shown on purpose
+    customer_id = customer.id or ""
+    data = {"object": {"id": customer_id, "object": "customer", "name": customer.name}}
+    body = json.dumps(
+        {"id": "evt_demo_1", "object": "event", "type": "customer.updated", "created": int(clock.time()),
+         "livemode": False, "data": data}
+    )  # fmt: skip
+    event = construct_event(body, sign_payload(body, secret, int(clock.time())), secret)
+    try:
+        signature = sign_payload(body, secret, int(clock.time()))
+        construct_event(body.replace(customer_id, "cus_tampered"), signature, secret)
+    except SignatureVerificationError:
+        tampered = "rejected"
+    else:  # pragma: no cover - a changed body must fail verification
+        tampered = "ACCEPTED (bug)"
+    say(
+        f"   webhook {event.type} verified and mapped to {type(event.record).__name__} {event.record.id}; "
+        f"a tampered copy is {tampered}"
+    )

@@ -1,0 +1,4 @@
+"""Built-in connectors, one package per system.
+
+Each registers through the ``fincon.connectors`` entry-point group, like third-party ones.
+"""
