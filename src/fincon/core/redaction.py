@@ -17,6 +17,7 @@ and :func:`redact_url` masks credentials in URLs.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import logging
 import re
@@ -30,13 +31,17 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 __all__ = [
     "MASK",
+    "SENSITIVE_HEADERS",
+    "SENSITIVE_HEADER_WORDS",
     "RedactingFilter",
+    "base64_fragments",
     "forget_secret",
     "install_log_redaction",
     "redact",
     "redact_headers",
     "redact_url",
     "register_secret",
+    "text_forms",
 ]
 
 #: What a secret is replaced by.
@@ -211,8 +216,9 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(pieces)
 
 
-def _forms(secret: str) -> frozenset[str]:
-    """The ways ``secret`` may be spelled in a log line, a URL, a JSON body or a header."""
+def text_forms(secret: str) -> frozenset[str]:
+    """The ways ``secret`` is spelled in text: verbatim, percent-encoded (either case),
+    JSON-, ``repr``- and XML-escaped. The one list of them (cassettes use it too)."""
     forms = {
         secret,
         quote(secret, safe=""),
@@ -221,14 +227,21 @@ def _forms(secret: str) -> frozenset[str]:
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         repr(secret)[1:-1],
+        html.escape(secret),
+        html.escape(secret, quote=False),
     }
     # Some encoders write lower-case percent escapes.
     forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), form) for form in forms if "%" in form}
-    forms |= _base64_fragments(secret.encode("utf-8"))
+    return frozenset(forms)
+
+
+def _forms(secret: str) -> frozenset[str]:
+    """The ways ``secret`` may be spelled in a log line, a URL, a JSON body or a header."""
+    forms = set(text_forms(secret)) | base64_fragments(secret.encode("utf-8"))
     return frozenset(form for form in forms if len(form) >= _MIN_SECRET_LENGTH)
 
 
-def _base64_fragments(data: bytes) -> set[str]:
+def base64_fragments(data: bytes) -> set[str]:
     """The Base64 characters that encode ``data`` whatever its offset in the encoded input.
 
     In ``base64("user:" + secret)`` the secret starts at some byte offset; modulo 3 there are only
@@ -245,7 +258,7 @@ def _base64_fragments(data: bytes) -> set[str]:
     return fragments
 
 
-_SENSITIVE_HEADERS = frozenset(
+SENSITIVE_HEADERS = frozenset(
     {
         "authorization",
         "proxy-authorization",
@@ -255,9 +268,13 @@ _SENSITIVE_HEADERS = frozenset(
         "api-key",
         "ocp-apim-subscription-key",
         "x-csrf-token",
+        "apikey",
+        "x-apikey",
+        "x-xsrf-token",
+        "x-amz-security-token",
     }
 )
-_SENSITIVE_HEADER_WORDS = (
+SENSITIVE_HEADER_WORDS = (
     "token",
     "secret",
     "password",
@@ -284,7 +301,7 @@ def _is_sensitive_header(name: str) -> bool:
     lowered = name.lower()
     if lowered.endswith("idempotency-key"):
         return False  # chosen by the caller, needed to trace retries, not a credential
-    return lowered in _SENSITIVE_HEADERS or any(word in lowered for word in _SENSITIVE_HEADER_WORDS)
+    return lowered in SENSITIVE_HEADERS or any(word in lowered for word in SENSITIVE_HEADER_WORDS)
 
 
 _SENSITIVE_PARAMETERS = frozenset(

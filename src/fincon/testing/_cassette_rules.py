@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from fincon.core.redaction import MASK
+from fincon.core.redaction import MASK, SENSITIVE_HEADER_WORDS, SENSITIVE_HEADERS
 from fincon.errors import FinconError
 
 __all__ = ["MASK", "PASSPORT", "PASSPORT_CHILDREN", "CassetteLeak", "NameRules", "normalise"]
@@ -120,35 +120,9 @@ _PUBLIC_SUFFIXES = (
     "duration",
 )
 
-_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "api-key",
-        "apikey",
-        "x-apikey",
-        "ocp-apim-subscription-key",
-        "x-csrf-token",
-        "x-xsrf-token",
-        "stripe-account",
-        "x-amz-security-token",
-    }
-)
-_HEADER_WORDS = (
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "session",
-    "signature",
-    "key",
-    "credential",
-    "auth",
-    "cookie",
-)
+# Redaction's sensitive headers, plus what a cassette must hide besides credentials.
+_HEADERS = SENSITIVE_HEADERS | {"stripe-account"}
+_HEADER_WORDS = (*SENSITIVE_HEADER_WORDS, "auth", "cookie")
 # Challenges and idempotency keys: needed to understand a recording, not credentials.
 _PUBLIC_HEADERS = frozenset({"www-authenticate", "proxy-authenticate", "authentication-info"})
 

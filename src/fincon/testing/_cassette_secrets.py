@@ -5,13 +5,11 @@ Internal to :mod:`fincon.testing.cassettes`.
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
+from fincon.core.redaction import base64_fragments, text_forms
 from fincon.errors import ConfigError
 from fincon.testing._cassette_rules import MASK
 
@@ -19,8 +17,6 @@ __all__ = ["MIN_SECRET_LENGTH", "AccountMatcher", "SecretMatcher", "secret_forms
 
 MIN_SECRET_LENGTH = 6
 MIN_ACCOUNT_ID_LENGTH = 4
-_PERCENT = re.compile(r"%[0-9A-F]{2}")
-_URLSAFE = str.maketrans("+/", "-_")
 
 
 def secret_forms(secret: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -31,26 +27,13 @@ def secret_forms(secret: str) -> tuple[frozenset[str], frozenset[str]]:
     that encode the secret at each of the three byte alignments, as inside ``Basic`` credentials)
     compare exactly.
     """
-    forms = {
-        secret,
-        quote(secret, safe=""),
-        quote(secret),
-        quote_plus(secret),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        repr(secret)[1:-1],
-        html.escape(secret),
-        html.escape(secret, quote=False),
+    forms = text_forms(secret)
+    fragments = {
+        fragment
+        for fragment in base64_fragments(secret.encode("utf-8"))
+        if len(fragment) >= MIN_SECRET_LENGTH
     }
-    forms |= {_PERCENT.sub(lambda match: match.group().lower(), form) for form in forms}
-    data = secret.encode("utf-8")
-    fragments: set[str] = set()
-    for offset in range(3):
-        encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
-        fragment = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
-        fragments |= {fragment, fragment.translate(_URLSAFE)}
-    fragments = {fragment for fragment in fragments if len(fragment) >= MIN_SECRET_LENGTH}
-    return frozenset(forms), frozenset(fragments - forms)
+    return forms, frozenset(fragments - forms)
 
 
 def _alternation(forms: Iterable[str]) -> str:
