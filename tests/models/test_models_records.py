@@ -233,3 +233,19 @@ def test_payment_terms_dates_and_discount() -> None:
         PaymentTerms(net_days=30, discount_percent=Decimal(2))
     with pytest.raises(pydantic.ValidationError, match="cannot be later"):
         PaymentTerms(net_days=10, discount_percent=Decimal(2), discount_days=15)
+
+
+def test_document_currency_is_taken_from_its_amounts_or_mixing_is_refused() -> None:
+    line_usd = LineItem(description="Widgets", amount=Money("10.00", "USD"))
+    assert Bill(lines=[line_usd], total=Money("10.00", "USD")).currency == "USD"
+    with pytest.raises(pydantic.ValidationError, match=r"total is in EUR but the document's currency is USD"):
+        Bill(currency="USD", lines=[line_usd], total=Money("10.00", "EUR"))
+    with pytest.raises(
+        pydantic.ValidationError, match=r"lines\.1\.amount is in GBP but the document's currency is USD"
+    ):
+        Bill(lines=[line_usd, LineItem(amount=Money("5.00", "GBP"))])
+    with pytest.raises(
+        pydantic.ValidationError, match=r"lines\.0\.amount is in USD but the document's currency is JPY"
+    ):
+        Bill(currency="JPY", lines=[line_usd])
+    assert Bill(currency="CHF").currency == "CHF"

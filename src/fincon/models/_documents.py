@@ -92,14 +92,27 @@ class _LinedDocument(Record):
     @model_validator(mode="after")
     def _one_currency(self) -> Self:
         # A document mixing currencies is a wrong amount waiting to happen: refuse it here.
+        # This runs for every record read, so the common case is one tight pass over the
+        # currencies; field paths are built only to word an error.
+        currencies = {money.currency for _, money in self._header_amounts()}
+        for line in self.lines:
+            for money in (line.unit_price, line.amount, line.tax_amount):
+                if money is not None:
+                    currencies.add(money.currency)
+        currency = self.currency
+        if currency is None and len(currencies) == 1:
+            object.__setattr__(self, "currency", currencies.pop())  # avoid re-validating on assignment
+        elif currencies and (len(currencies) > 1 or currency not in currencies):
+            self._refuse_mixed_currencies()
+        return self
+
+    def _refuse_mixed_currencies(self) -> None:
         currency = self.currency
         for path, money in self.amounts():
             if currency is None:
                 currency = money.currency
-                object.__setattr__(self, "currency", currency)  # avoid re-validating on assignment
             elif money.currency != currency:
                 raise ValueError(f"{path} is in {money.currency} but the document's currency is {currency}")
-        return self
 
 
 class _PayableDocument(_LinedDocument):
