@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from fincon.core.clock import FakeClock
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -33,6 +35,12 @@ def _reference_system() -> Iterator[None]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time that moves only when slept on: backoff, limits and expiry without real waits."""
+    return FakeClock()
 
 
 # -- canary secrets, suite-wide ------------------------------------------------------------

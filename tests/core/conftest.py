@@ -23,16 +23,6 @@ from fincon.core.registry import SystemSpec, register_system, unregister_system
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def server() -> FakeServer:
     return FakeServer(vendors=5)
 

@@ -13,16 +13,6 @@ from fincon.testing.reference import ReferenceEmulator
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def plan() -> FaultPlan:
     return FaultPlan(seed=1)
 
