@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import logging
 import threading
+from collections.abc import Hashable
 from typing import ClassVar
 
 import httpx
@@ -40,15 +41,22 @@ class Emulator(abc.ABC):
         size: int = 100,
         clock: Clock | None = None,
         faults: FaultPlan | None = None,
+        cycle_after_pages: int | None = None,
     ) -> None:
         if size < 0:
             raise ValueError("size must be zero or more")
+        if cycle_after_pages is not None and cycle_after_pages < 1:
+            raise ValueError("cycle_after_pages must be at least 1")
         self.seed = seed
         self.size = size
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.faults: FaultPlan = faults if faults is not None else FaultPlan(seed)
         self.base_url = f"https://{self.system}.sandbox.fincon.invalid"
         self.requests_handled = 0
+        #: After that many pages of one listing, :meth:`paging_cursor` sends the client back to
+        #: the first page: a server feeding its client a cursor cycle (None: never).
+        self.cycle_after_pages = cycle_after_pages
+        self._pages_served: dict[Hashable, int] = {}
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -90,6 +98,15 @@ class Emulator(abc.ABC):
                 response = self.internal_error(request)
         response.request = request
         return response
+
+    def paging_cursor(self, listing: Hashable, after: str | None) -> str | None:
+        """The cursor a listing handler should honour for ``listing`` (e.g. account and path):
+        ``after``, unless :attr:`cycle_after_pages` says to start over."""
+        pages = 1 if after is None else self._pages_served.get(listing, 0) + 1
+        self._pages_served[listing] = pages
+        if self.cycle_after_pages is not None and pages > self.cycle_after_pages:
+            return None  # the deliberate bug: the client is sent back to the start
+        return after
 
     def fault_response(self, fault: ResponseFault, request: httpx.Request) -> httpx.Response:
         """The response for an injected fault; override to shape it like the vendor

@@ -146,7 +146,9 @@ class StripeEmulator(Emulator):
         cycle_after_pages: int | None = None,
         fixtures: str | None = None,
     ) -> None:
-        super().__init__(seed=seed, size=size, clock=clock, faults=faults)
+        super().__init__(
+            seed=seed, size=size, clock=clock, faults=faults, cycle_after_pages=cycle_after_pages
+        )
         self.templates = load_templates(fixtures)
         #: Where the seed shapes came from: ``"fixtures3.json"`` or ``"builtin"``.
         self.seed_source = self.templates.source
@@ -154,7 +156,6 @@ class StripeEmulator(Emulator):
         self.api_key = f"sk_test_fincon{secrets.next64():016x}{secrets.next64():016x}"
         self.account_id = "acct_1FinconSandbox01"
         self.keys = APIKeyAuth({self.api_key: self.account_id})
-        self.cycle_after_pages = cycle_after_pages
         make = ObjectFactory(self.templates, customers=size)
         self.factory = make
 
@@ -173,7 +174,6 @@ class StripeEmulator(Emulator):
         self.payouts = collection("payouts", "po_", make.payout, size)
         self._balance = make.balance(seed)
         self._idempotency: dict[tuple[str, str], _Stored] = {}
-        self._pages_served: dict[tuple[str, str], int] = {}
         self._requests = 0
         self._listables = {
             "customers": _Listable(
@@ -439,11 +439,7 @@ class StripeEmulator(Emulator):
             )
         if after is not None and (not isinstance(after, str) or listable.records.index_of(after) is None):
             raise _missing(listable.object_name, str(after), "starting_after")
-        served = (request.headers.get("authorization", ""), listable.path)
-        pages = 1 if after is None else self._pages_served.get(served, 0) + 1
-        self._pages_served[served] = pages
-        if self.cycle_after_pages is not None and pages > self.cycle_after_pages:
-            after = None  # the deliberate bug: back to the first page
+        after = self.paging_cursor((request.headers.get("authorization", ""), listable.path), after)
         page = listable.records.page(limit, after=after, where=where)
         data = [_embedded(record.data) for record in page.items]
         for path in expand:

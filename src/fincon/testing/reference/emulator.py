@@ -256,14 +256,13 @@ class ReferenceEmulator(Emulator):
         rate_limit_burst: float | None = None,
         cycle_after_pages: int | None = None,
     ) -> None:
-        super().__init__(seed=seed, size=size, clock=clock, faults=faults)
-        if cycle_after_pages is not None and cycle_after_pages < 1:
-            raise ValueError("cycle_after_pages must be at least 1")
+        super().__init__(
+            seed=seed, size=size, clock=clock, faults=faults, cycle_after_pages=cycle_after_pages
+        )
         secrets = SeedRandom(seed, "reference-credentials")
         self.api_key = f"sk_test_ref_{secrets.next64():016x}"
         self.client_id = f"ref_client_{secrets.next64() % 10**8:08d}"
         self.client_secret = f"ref_secret_{secrets.next64():016x}{secrets.next64():016x}"
-        self.cycle_after_pages = cycle_after_pages
         self._profile_random = SeedRandom(seed, "vendor-profiles")
         self._profiles: dict[int, JSON] = {}
         self.api_keys = APIKeyAuth({self.api_key: ACCOUNT_ID})
@@ -289,7 +288,6 @@ class ReferenceEmulator(Emulator):
             ),
         }  # fmt: skip
         self._idempotency: dict[tuple[str, str], _StoredResponse] = {}
-        self._pages_served: dict[tuple[str, str], int] = {}
         self._request_number = 0
         self.router = self._build_router()
 
@@ -745,11 +743,7 @@ class ReferenceEmulator(Emulator):
             raise _invalid(
                 "starting_after", f"No such {resource.object_name}: '{after}'", code="resource_missing"
             )
-        listing = (account, resource.path)
-        pages = 1 if after is None else self._pages_served.get(listing, 0) + 1
-        self._pages_served[listing] = pages
-        if self.cycle_after_pages is not None and pages > self.cycle_after_pages:
-            after = None  # the deliberate bug: the client is sent back to the start
+        after = self.paging_cursor((account, resource.path), after)
         page = resource.records.page(limit, after=after, updated_since=updated_since)
         headers = {}
         if page.has_more:
