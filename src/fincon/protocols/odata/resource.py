@@ -1,0 +1,348 @@
+"""The generic OData resource handler connectors subclass, one per canonical resource.
+
+A subclass declares where the entities live and how they map::
+
+    class Suppliers(ODataResource[Vendor]):
+        name = "vendor"
+        version = ODataVersion.V2
+        service_path = "/sap/opu/odata/sap/API_BUSINESS_PARTNER"
+        entity_set = "A_Supplier"
+        key_fields = ("Supplier",)
+        updated_field = "LastChangeDateTime"
+        updated_field_type = "Edm.DateTimeOffset"
+        mapper = SupplierMapper()
+
+and gets ``list`` (server paging with a client-paging fallback, see
+:mod:`~fincon.protocols.odata.paging`), ``get`` (key predicates, composite keys included),
+``create`` (POST), ``update`` (V2 ``MERGE``, or ``PATCH``, optionally tunnelled through
+``POST`` + ``X-HTTP-Method``; V4 ``PATCH``; ``If-Match`` with the entity's ETag when known,
+``*`` otherwise) and ``delete``, all as flows on ``self.core.requestor``.
+
+Hooks to override: :meth:`ODataResource.request_headers` (``sap-client``, ``Prefer``),
+:meth:`ODataResource.prepare_write` (SAP's CSRF token), :meth:`ODataResource.collection_path`
+(Dynamics company scoping ``companies({id})/vendors``), :meth:`ODataResource.key_values`
+(how a record id maps to key values) and :meth:`ODataResource.list_query`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from fincon.core.flow import Flow
+from fincon.core.mapping import Mapper, map_payloads
+from fincon.core.pagination import State
+from fincon.core.resources import ListQuery, ResourceHandler
+from fincon.core.responses import parse_json
+from fincon.core.transport import AuditInfo, Call
+from fincon.errors import ValidationError
+from fincon.protocols.odata._version import ODataVersion
+from fincon.protocols.odata.envelope import etag_of, unwrap_collection, unwrap_entity
+from fincon.protocols.odata.paging import ODataPaging, resolve_next_link
+from fincon.protocols.odata.query import Comparison, Expr, Query, key_predicate
+
+if TYPE_CHECKING:
+    import httpx
+
+    from fincon.core.connector import ConnectorCore
+    from fincon.models import Record
+
+__all__ = ["ODataResource", "compose_id", "split_id"]
+
+R = TypeVar("R", bound="Record")
+
+ID_SEPARATOR = "/"
+
+
+def compose_id(values: list[str] | tuple[str, ...]) -> str:
+    """The record id of a composite key: parts joined by ``/`` (``%`` and ``/`` inside escaped).
+
+    ``compose_id(("1010", "5100000001", "2026"))`` is ``"1010/5100000001/2026"``.
+    """
+    return ID_SEPARATOR.join(str(value).replace("%", "%25").replace("/", "%2F") for value in values)
+
+
+def split_id(id: str, count: int, *, system: str | None = None) -> list[str]:
+    """The key values of a composite id made by :func:`compose_id`.
+
+    :raises ValidationError: when ``id`` does not have ``count`` parts.
+    """
+    parts = id.split(ID_SEPARATOR)
+    if len(parts) != count:
+        raise ValidationError(
+            f"the id {id!r} should have {count} parts separated by {ID_SEPARATOR!r}",
+            field="id",
+            system=system,
+        )
+    return [part.replace("%2F", "/").replace("%2f", "/").replace("%25", "%") for part in parts]
+
+
+class _EtagMemory:
+    """The last ETag seen per entity URL (bounded LRU), for ``If-Match`` on writes."""
+
+    def __init__(self, maxsize: int = 2048) -> None:
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+
+    def remember(self, url: str, etag: str | None) -> None:
+        if not etag:
+            return
+        with self._lock:
+            self._items[url] = etag
+            self._items.move_to_end(url)
+            while len(self._items) > self._maxsize:
+                self._items.popitem(last=False)
+
+    def recall(self, url: str) -> str | None:
+        with self._lock:
+            return self._items.get(url)
+
+    def forget(self, url: str) -> None:
+        with self._lock:
+            self._items.pop(url, None)
+
+
+class ODataResource(ResourceHandler[R]):
+    """CRUD over one OData entity set (see the module docs for what subclasses declare)."""
+
+    version: ClassVar[ODataVersion] = ODataVersion.V4
+    #: The service root below the connector's base URL (``/sap/opu/odata/sap/API_BUSINESS_PARTNER``).
+    service_path: ClassVar[str] = ""
+    entity_set: ClassVar[str] = ""
+    mapper: ClassVar[Mapper[Any]]
+    #: Key properties in key order; several make a composite key (ids from :func:`compose_id`).
+    key_fields: ClassVar[tuple[str, ...]] = ("id",)
+    #: Edm types of key properties (default: inferred from the value, a str is ``Edm.String``).
+    key_types: ClassVar[Mapping[str, str]] = {}
+    #: The property ``updated_since`` filters on, and its Edm type (V2 ``DateTime`` or ``DateTimeOffset``).
+    updated_field: ClassVar[str | None] = None
+    updated_field_type: ClassVar[str | None] = None
+    #: Canonical filter name -> property compared with ``eq``.
+    filter_fields: ClassVar[Mapping[str, str]] = {}
+    expand: ClassVar[tuple[str, ...]] = ()
+    select: ClassVar[tuple[str, ...]] = ()
+    #: Filters every listing carries (``F("SupplierAccountGroup") != "CPD"``).
+    default_filters: ClassVar[tuple[Expr, ...]] = ()
+    #: ``"auto"`` ($top/$skip windows, next-links followed) or ``"server"`` (next-links only).
+    paging: ClassVar[str] = "auto"
+    #: Ask V4 servers for ``odata.maxpagesize`` = the page size.
+    prefer_max_page_size: ClassVar[bool] = True
+    #: V4: send and accept Int64/Decimal as strings (``IEEE754Compatible=true``).
+    ieee754_compatible: ClassVar[bool] = False
+    #: The update verb: V2 ``MERGE`` (or ``PATCH``), V4 ``PATCH``. None picks the version's.
+    update_method: ClassVar[str | None] = None
+    #: Send updates as ``POST`` with ``X-HTTP-Method`` (for proxies that refuse MERGE/PATCH).
+    method_tunnel: ClassVar[bool] = False
+    default_page_size = 100
+    max_page_size = 1000
+
+    def __init__(self, core: ConnectorCore) -> None:
+        self.core = core
+        self.requestor = core.requestor
+        self.system = core.system
+        self.strategy = ODataPaging(self.paging)
+        self.mechanism = self.strategy.mechanism
+        self.etags = _EtagMemory()
+
+    @property
+    def filter_names(self) -> frozenset[str]:  # type: ignore[override]
+        return frozenset(self.filter_fields)
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def collection_path(self) -> str:
+        """The entity set's path below the base URL (override for company scoping)."""
+        return f"{self.service_path.rstrip('/')}/{self.entity_set}"
+
+    def request_headers(self, operation: str) -> dict[str, str]:
+        """Headers for an operation (``list``, ``get``, ``create``, ``update``, ``delete``)."""
+        accept = "application/json;IEEE754Compatible=true" if self.ieee754_compatible else "application/json"
+        if self.version.is_v4:
+            headers = {"Accept": accept, "OData-Version": "4.0", "OData-MaxVersion": "4.0"}
+            if operation in ("create", "update"):
+                headers["Prefer"] = "return=representation"
+                headers["Content-Type"] = accept
+            return headers
+        return {"Accept": "application/json", "DataServiceVersion": "2.0", "MaxDataServiceVersion": "2.0"}
+
+    def prepare_write(self) -> Flow[dict[str, str]]:
+        """Headers a write needs from a prior call (SAP's ``X-CSRF-Token``); none by default."""
+        yield from ()
+        return {}
+
+    def key_values(self, id: str) -> dict[str, Any]:
+        """The key property values of the record ``id`` (composite ids split by :func:`split_id`)."""
+        if len(self.key_fields) == 1:
+            return {self.key_fields[0]: id}
+        return dict(zip(self.key_fields, split_id(id, len(self.key_fields), system=self.system), strict=True))
+
+    def list_query(self, query: ListQuery) -> Query:
+        """The query of a listing before paging options (filters, select, expand)."""
+        built = Query(self.version, entity_set=self.entity_set, system=self.system)
+        if self.default_filters:
+            built = built.filter(*self.default_filters)
+        if query.updated_since is not None:
+            if not self.updated_field:
+                raise ValidationError(
+                    f"{self.system} {self.name} cannot filter by updated_since",
+                    field="updated_since",
+                    system=self.system,
+                )
+            built = built.filter(
+                Comparison(self.updated_field, "ge", query.updated_since, self.updated_field_type)
+            )
+        for name, value in query.filters.items():
+            built = built.filter(Comparison(self.filter_fields[name], "eq", value))
+        if self.select:
+            built = built.select(*self.select)
+        if self.expand:
+            built = built.expand(*self.expand)
+        return built
+
+    # -- URLs ------------------------------------------------------------------------------
+
+    def entity_url(self, id: str) -> str:
+        """The path of one entity: the collection path and its key predicate."""
+        types: dict[str, str] = {name: self.key_types.get(name, "Edm.String") for name in self.key_fields}
+        values = self.key_values(id)
+        return self.collection_path() + key_predicate(types, values, self.version, system=self.system)
+
+    def _with_query(self, path: str, query: Query) -> str:
+        text = query.to_query_string()
+        return f"{path}?{text}" if text else path
+
+    def _read_query(self) -> Query:
+        built = Query(self.version, entity_set=self.entity_set, system=self.system)
+        if self.select:
+            built = built.select(*self.select)
+        if self.expand:
+            built = built.expand(*self.expand)
+        return built
+
+    # -- operations ------------------------------------------------------------------------
+
+    def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
+        headers = self.request_headers("list")
+        if self.version.is_v4 and self.prefer_max_page_size:
+            headers["Prefer"] = f"odata.maxpagesize={query.page_size}"
+        if self.strategy.follows_link(state):
+            assert state is not None
+            url = resolve_next_link(
+                str(state["next"]), self.requestor.origin, self.requestor.origin, system=self.system
+            )
+        else:
+            built = self.list_query(query)
+            window = self.strategy.params(state, self.strategy.window_size(state, query.page_size))
+            if "$top" in window:
+                built = built.top(int(window["$top"]))
+                if "$skip" in window:
+                    built = built.skip(int(window["$skip"]))
+                if not built.ordering:
+                    # $skip over an unordered collection may repeat or drop entities.
+                    built = built.orderby(*self.key_fields)
+            url = self._with_query(self.collection_path(), built)
+        response = yield from self.requestor.call(
+            Call("GET", url, headers=headers, audit=AuditInfo("read", self.name))
+        )
+        page = unwrap_collection(parse_json(response, system=self.system), self.version, system=self.system)
+        next_link = None
+        if page.next_link:
+            next_link = resolve_next_link(
+                page.next_link,
+                _url_of(response, self.requestor.resolve(url)),
+                self.requestor.origin,
+                system=self.system,
+            )
+        next_state = self.strategy.after(
+            state, page, page_size=query.page_size, absolute_next=next_link, system=self.system
+        )
+        return self._map(page.items), next_state
+
+    def get(self, id: str) -> Flow[R]:
+        path = self.entity_url(id)
+        response = yield from self.requestor.call(
+            Call(
+                "GET",
+                self._with_query(path, self._read_query()),
+                headers=self.request_headers("get"),
+                audit=AuditInfo("read", self.name, record_id=id),
+            )
+        )
+        return self._one(path, response)
+
+    def create(self, record: R, idempotency_key: str | None) -> Flow[R]:
+        extra = yield from self.prepare_write()
+        amount, currency = _amount_of(record)
+        response = yield from self.requestor.call(
+            Call(
+                "POST",
+                self.collection_path(),
+                json=self.mapper.to_payload(record),
+                headers={**self.request_headers("create"), **extra},
+                idempotency_key=idempotency_key,
+                audit=AuditInfo("create", self.name, record_id=record.id, amount=amount, currency=currency),
+            )
+        )
+        entity = unwrap_entity(parse_json(response, system=self.system), self.version, system=self.system)
+        return self._map([entity])[0]
+
+    def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[R]:
+        path = self.entity_url(id)
+        extra = yield from self.prepare_write()
+        method = self.update_method or ("PATCH" if self.version.is_v4 else "MERGE")
+        headers = {**self.request_headers("update"), **extra, "If-Match": self.etags.recall(path) or "*"}
+        if self.method_tunnel:
+            headers["X-HTTP-Method"] = method
+            method = "POST"
+        response = yield from self.requestor.call(
+            Call(
+                method,
+                path,
+                json=self.mapper.changes_payload(changes),
+                headers=headers,
+                idempotency_key=idempotency_key,
+                audit=AuditInfo("update", self.name, record_id=id),
+            )
+        )
+        self.etags.forget(path)
+        if response.status_code != 204 and response.content.strip():
+            return self._one(path, response)
+        # V2 answers 204 No Content: read the entity back as stored.
+        return (yield from self.get(id))
+
+    def delete(self, id: str) -> Flow[None]:
+        path = self.entity_url(id)
+        extra = yield from self.prepare_write()
+        headers = {**self.request_headers("delete"), **extra, "If-Match": self.etags.recall(path) or "*"}
+        yield from self.requestor.call(
+            Call("DELETE", path, headers=headers, audit=AuditInfo("delete", self.name, record_id=id))
+        )
+        self.etags.forget(path)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _map(self, entities: list[dict[str, Any]]) -> list[R]:
+        return map_payloads(self.mapper, entities, system=self.system, resource=self.name)
+
+    def _one(self, path: str, response: httpx.Response) -> R:
+        entity = unwrap_entity(parse_json(response, system=self.system), self.version, system=self.system)
+        self.etags.remember(path, etag_of(entity, self.version) or response.headers.get("etag"))
+        return self._map([entity])[0]
+
+
+def _url_of(response: Any, fallback: str) -> str:
+    try:
+        return str(response.request.url)
+    except RuntimeError:  # a response built without a request
+        return fallback
+
+
+def _amount_of(record: Any) -> tuple[Any, str | None]:
+    for name in ("total", "amount"):
+        money = getattr(record, name, None)
+        if money is not None and hasattr(money, "currency"):
+            return money.amount, money.currency
+    return None, None
