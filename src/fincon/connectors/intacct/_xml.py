@@ -1,0 +1,131 @@
+"""XML in and out: a hardened parser for what Intacct sends, lxml builders for what we send.
+
+Responses are parsed with entity resolution, network access and DTD loading off, and
+libxml2's size limits on (``huge_tree=False``). Intacct never sends a document type
+declaration, so any ``<!DOCTYPE`` is refused before parsing: that stops external
+entities and entity-expansion bombs in microseconds, whatever the parser would do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from fincon.errors import ServerError
+
+__all__ = ["element", "parse_xml", "response_root", "serialize", "sub", "text_of"]
+
+SYSTEM = "intacct"
+#: Where a parsed response tree is kept on the response, so auth and errors parse once.
+_TREE_KEY = "fincon.intacct.tree"
+#: Refused before parsing: nothing Intacct sends declares a document type.
+_DOCTYPE = b"<!DOCTYPE"
+#: A bound on what is even looked at (a page of 2,000 records is a few MB).
+MAX_BODY_BYTES = 256 * 1024 * 1024
+
+
+def _parser() -> Any:
+    from lxml import etree
+
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+
+
+_PARSER: Any = None
+
+
+def parse_xml(body: bytes, *, status: int | None = None, what: str = "response") -> Any:
+    """The root element of ``body``, or a :class:`ServerError` saying why it was refused."""
+    global _PARSER
+    from lxml import etree
+
+    if len(body) > MAX_BODY_BYTES:
+        raise _malformed(f"the {what} is larger than {MAX_BODY_BYTES} bytes", status)
+    head = body[:4096].lstrip()
+    if _DOCTYPE in body[:65536].upper() or head.startswith(b"<!"):
+        raise _malformed(f"the {what} declares a document type (entities are refused)", status)
+    if _PARSER is None:
+        _PARSER = _parser()
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise _malformed(f"the {what} is not well-formed XML ({str(exc)[:120]})", status) from None
+    if root is None:
+        raise _malformed(f"the {what} is empty", status)
+    if root.getroottree().docinfo.doctype:
+        raise _malformed(f"the {what} declares a document type (entities are refused)", status)
+    for node in root.iter(etree.Entity):
+        raise _malformed(f"the {what} uses an entity reference (&{node.name};)", status)
+    return root
+
+
+def _malformed(message: str, status: int | None) -> ServerError:
+    return ServerError(
+        f"Intacct sent a body that cannot be accepted: {message}",
+        system=SYSTEM,
+        status=status,
+        code="malformed_response",
+        retryable=False,
+    )
+
+
+def response_root(response: httpx.Response) -> Any:
+    """The parsed root of an Intacct response (parsed once, then cached on the response)."""
+    cached = response.extensions.get(_TREE_KEY)
+    if cached is not None:
+        return cached
+    root = parse_xml(response.content, status=response.status_code)
+    response.extensions[_TREE_KEY] = root
+    return root
+
+
+def text_of(node: Any, path: str, default: str | None = None) -> str | None:
+    """The text of the first element at ``path`` under ``node`` (``default`` when absent)."""
+    if node is None:
+        return default
+    found = node.find(path)
+    if found is None:
+        return default
+    return found.text if found.text is not None else ""
+
+
+def element(tag: str, text: Any = None, attrib: Mapping[str, str] | None = None) -> Any:
+    """A new lxml element with optional text (str() of it) and attributes."""
+    from lxml import etree
+
+    node = etree.Element(tag, attrib=dict(attrib or {}))
+    if text is not None:
+        node.text = str(text)
+    return node
+
+
+def sub(parent: Any, tag: str, text: Any = None, attrib: Mapping[str, str] | None = None) -> Any:
+    """A child element appended to ``parent``."""
+    from lxml import etree
+
+    node = etree.SubElement(parent, tag, attrib=dict(attrib or {}))
+    if text is not None:
+        node.text = str(text)
+    return node
+
+
+def children(parent: Any, nodes: Iterable[Any]) -> Any:
+    """``parent`` with ``nodes`` appended (for building in one expression)."""
+    for node in nodes:
+        parent.append(node)
+    return parent
+
+
+def serialize(root: Any) -> bytes:
+    """UTF-8 bytes with an XML declaration, as the gateway expects."""
+    from lxml import etree
+
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))

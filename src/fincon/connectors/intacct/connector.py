@@ -1,0 +1,462 @@
+"""The Sage Intacct connector (XML Web Services API 3.0).
+
+- session login with ``getAPISession`` (:class:`~fincon.connectors.intacct._auth.IntacctSession`),
+  or an existing ``session_id``; ``entity_id`` opens the session in one entity;
+- every call is one ``<function>`` with a fresh ``controlid`` in a request with a fresh control id;
+- listings page with ``readByQuery`` + ``readMore`` (``resultId``, up to 1,000 a page), or with
+  ``query`` + ``offset`` (up to 2,000 a page) for ``updated_since`` reads on ``WHENMODIFIED``;
+  cursors name the mechanism that made them (``{"via": "readMore" | "query", ...}``);
+- ``readMore`` consumes server state, so it is never resent blindly: after a lost answer the
+  listing continues with ``query`` at the same position, which can be repeated safely;
+- creates have no idempotency key: after a lost answer the record is looked up by its unique
+  field, and the create is resent only when the lookup shows it was not applied (when it was,
+  the stored record is returned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field, SecretStr
+
+from fincon.auth._base import AuthStrategy
+from fincon.connectors.intacct import _functions as fn
+from fincon.connectors.intacct import filters as F
+from fincon.connectors.intacct._auth import IntacctSession
+from fincon.connectors.intacct._calls import DataPage, FunctionCaller, data_page
+from fincon.connectors.intacct._envelope import Login, Sender
+from fincon.connectors.intacct._errors import intacct_error
+from fincon.connectors.intacct._values import format_timestamp
+from fincon.connectors.intacct._xml import element, text_of
+from fincon.connectors.intacct.mapping import (
+    MAPPERS,
+    ObjectMapper,
+)
+from fincon.core.connector import ConnectorCore, ConnectorSettings, Identity
+from fincon.core.flow import Flow
+from fincon.core.mapping import map_payloads
+from fincon.core.pagination import State
+from fincon.core.ratelimit import RateLimit
+from fincon.core.resources import ListQuery, ResourceHandler
+from fincon.core.transport import AuditInfo
+from fincon.errors import ConfigError, FinconError, NotFound, ServerError, TransportError
+
+__all__ = ["IntacctConnector", "IntacctResource", "IntacctSettings"]
+
+SYSTEM = "intacct"
+
+
+class IntacctSettings(ConnectorSettings):
+    """Settings of ``fincon.connect("intacct", ...)``."""
+
+    sender_id: str | None = Field(None, description="The Web Services sender id.")
+    sender_password: SecretStr | None = Field(None, description="The Web Services sender password.")
+    company_id: str | None = Field(None, description="The company id to log in to.")
+    user_id: str | None = Field(None, description="The Web Services user.")
+    user_password: SecretStr | None = Field(None, description="The user's password.")
+    entity_id: str | None = Field(None, description="An entity (locationid) of a multi-entity company.")
+    session_id: SecretStr | None = Field(None, description="An existing API session to use.")
+    session_endpoint: str | None = Field(None, description="The endpoint URL that session belongs to.")
+
+
+def _ambiguous(error: FinconError) -> bool:
+    """A failure after which the server may or may not have acted on the request."""
+    if isinstance(error, TransportError):
+        return error.maybe_sent
+    return isinstance(error, ServerError) and error.status is not None and error.status >= 500
+
+
+class IntacctResource(ResourceHandler[Any]):
+    """One Intacct object as a canonical resource: list, get, and (where mapped) create/update."""
+
+    mechanism = "intacct"
+    default_page_size = 1000
+    max_page_size = fn.MAX_QUERY_PAGE
+    mapper: ClassVar[ObjectMapper]
+    #: The object listing this resource's lines, and the line field naming the parent's RECORDNO.
+    line_object: ClassVar[str | None] = None
+    line_parent_field: ClassVar[str] = "RECORDKEY"
+    #: ``docparid`` for document objects (PODOCUMENT).
+    docparid: ClassVar[str | None] = None
+    #: How a create is looked up after a lost answer: fields of the payload to match on.
+    unique_fields: ClassVar[tuple[str, ...]] = ()
+    unsupported = frozenset({"create", "update", "delete"})
+
+    def __init__(self, core: IntacctConnector) -> None:
+        self.core = core
+        self.system = core.system
+        self.calls = core.calls
+
+    @property
+    def object(self) -> str:
+        return self.mapper.object
+
+    # -- listing ------------------------------------------------------------------------
+
+    def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[Any], State | None]]:
+        if state is None:
+            if query.updated_since is not None or query.page_size > fn.MAX_READ_BY_QUERY_PAGE:
+                state = {"via": "query", "offset": 0}
+            else:
+                return (yield from self._read_by_query(query))
+        if state.get("via") == "readMore":
+            return (yield from self._read_more(query, state))
+        return (yield from self._query(query, int(state.get("offset", 0))))
+
+    def _read_by_query(self, query: ListQuery) -> Flow[tuple[list[Any], State | None]]:
+        body = fn.read_by_query(self.object, page_size=query.page_size)
+        if self.docparid:
+            body.append(element("docparid", self.docparid))
+        result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
+        page = data_page(result)
+        return (yield from self._finish(page, self._read_more_state(page, 0)))
+
+    def _read_more_state(self, page: DataPage, position: int) -> State | None:
+        if page.remaining <= 0:
+            return None
+        if not page.result_id:
+            raise ServerError(
+                f"Intacct said {page.remaining} records remain but gave no resultId", system=self.system
+            )
+        total = page.total if page.total is not None else position + page.count + page.remaining
+        return {"via": "readMore", "result_id": page.result_id, "total": total, "remaining": page.remaining}
+
+    def _read_more(self, query: ListQuery, state: State) -> Flow[tuple[list[Any], State | None]]:
+        position = int(state["total"]) - int(state["remaining"])
+        try:
+            # readMore advances the server's result set: sending it twice could skip a page.
+            result = yield from self.calls.call(
+                fn.read_more(str(state["result_id"])), idempotent=False, audit=AuditInfo("read", self.name)
+            )
+        except FinconError as error:
+            if _ambiguous(error) or error.retryable or error.status == 200:
+                # Lost, refused or expired: continue at the same position with query, which repeats safely.
+                return (yield from self._query(query, position))
+            raise
+        page = data_page(result)
+        next_state = self._read_more_state(page, position)
+        if next_state is not None:
+            next_state["total"] = state["total"]
+        return (yield from self._finish(page, next_state))
+
+    def _query(self, query: ListQuery, offset: int) -> Flow[tuple[list[Any], State | None]]:
+        where = None
+        if query.updated_since is not None:
+            where = F.greater_or_equal("WHENMODIFIED", format_timestamp(query.updated_since))
+        body = fn.query(
+            self.object,
+            filter=where,
+            order_by=[("RECORDNO", True)],
+            offset=offset,
+            page_size=query.page_size,
+        )
+        if self.docparid:
+            body.append(element("docparid", self.docparid))
+        result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
+        page = data_page(result)
+        next_state = {"via": "query", "offset": offset + page.count} if page.remaining > 0 else None
+        if next_state is not None and page.count == 0:
+            raise ServerError("Intacct sent an empty page with records remaining", system=self.system)
+        return (yield from self._finish(page, next_state))
+
+    def _finish(self, page: DataPage, next_state: State | None) -> Flow[tuple[list[Any], State | None]]:
+        records = page.records
+        if self.line_object is not None and records:
+            yield from self._attach_lines(records)
+        mapped = map_payloads(self.mapper, records, system=self.system, resource=self.name)
+        return mapped, next_state
+
+    def _attach_lines(self, records: list[Any]) -> Flow[None]:
+        """Fetch the lines of a page's documents (one ``query`` on the line object) and attach them."""
+        container = self.mapper.lines_container or "LINES"
+        by_key: dict[str, Any] = {}
+        for record in records:
+            key = text_of(record, "RECORDNO")
+            if not key:
+                raise ServerError(f"an Intacct {self.object} came without RECORDNO", system=self.system)
+            holder = record.find(container)
+            if holder is None:
+                holder = element(container)
+                record.append(holder)
+            by_key[key] = holder
+        offset = 0
+        keys = list(by_key)
+        while True:
+            body = fn.query(
+                self.line_object or "",
+                filter=F.in_(self.line_parent_field, keys),
+                order_by=[("RECORDNO", True)],
+                offset=offset,
+                page_size=fn.MAX_QUERY_PAGE,
+            )
+            result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
+            page = data_page(result)
+            for line in page.records:
+                parent = text_of(line, self.line_parent_field)
+                if parent not in by_key:
+                    raise ServerError(
+                        f"Intacct sent a {self.line_object} of {self.object} {parent!r}, not asked for",
+                        system=self.system,
+                    )
+                by_key[parent].append(line)
+            offset += page.count
+            if page.remaining <= 0 or page.count == 0:
+                return
+
+    # -- single records -----------------------------------------------------------------
+
+    def get(self, id: str) -> Flow[Any]:
+        by_name = self.mapper.name_key is not None
+        body = fn.read_by_name(self.object, [id]) if by_name else fn.read(self.object, [id])
+        if self.docparid:
+            body.append(element("docparid", self.docparid))
+        result = yield from self.calls.call(body, audit=AuditInfo("read", self.name, record_id=id))
+        page = data_page(result)
+        if not page.records:
+            raise NotFound(f"no Intacct {self.object} {id!r}", system=self.system)
+        return map_payloads(self.mapper, page.records[:1], system=self.system, resource=self.name)[0]
+
+    def _lookup(self, payload: Any) -> Flow[str | None]:
+        """The key of a stored record matching ``payload`` on :attr:`unique_fields`, or None."""
+        conditions = [F.equal_to(name, text_of(payload, name)) for name in self.unique_fields]
+        where = conditions[0] if len(conditions) == 1 else F.and_(*conditions)
+        key = self.mapper.name_key or "RECORDNO"
+        body = fn.query(self.object, fields=(key,), filter=where, page_size=2)
+        result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
+        page = data_page(result)
+        return text_of(page.records[0], key) if page.records else None
+
+    def _create(self, payload: Any, audit: AuditInfo) -> Flow[Any]:
+        lookup_possible = all(text_of(payload, name) for name in self.unique_fields) and self.unique_fields
+        found: list[str] = []
+
+        def prove_not_applied(error: FinconError) -> Flow[bool]:
+            key = yield from self._lookup(payload)
+            if key is not None:
+                found.append(key)
+            return key is None
+
+        try:
+            result = yield from self.calls.call(
+                fn.create(payload),
+                idempotent=False,
+                audit=audit,
+                prove_not_applied=prove_not_applied if lookup_possible else None,
+            )
+        except FinconError:
+            if found:
+                # The create was applied and only its answer was lost: return what is stored.
+                return (yield from self.get(found[-1]))
+            raise
+        page = data_page(result)
+        if not page.records:
+            raise ServerError(f"Intacct created a {self.object} but returned no key", system=self.system)
+        key_field = self.mapper.name_key or "RECORDNO"
+        key = text_of(page.records[0], key_field) or text_of(page.records[0], "RECORDNO")
+        if not key:
+            raise ServerError(
+                f"Intacct created a {self.object} but returned no {key_field}", system=self.system
+            )
+        return (yield from self.get(key))
+
+
+class _WritableParty(IntacctResource):
+    unsupported = frozenset({"delete"})
+
+    def create(self, record: Any, idempotency_key: str | None) -> Flow[Any]:
+        payload = self.mapper.to_payload(record)
+        return (yield from self._create(payload, AuditInfo("create", self.name, record_id=record.id)))
+
+    def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[Any]:
+        payload = self.mapper.changes_payload(changes)
+        payload.insert(0, element(self.mapper.name_key or "RECORDNO", id))
+        # Setting fields to given values twice leaves the same record: safe to resend.
+        yield from self.calls.call(
+            fn.update(payload), idempotent=True, audit=AuditInfo("update", self.name, record_id=id)
+        )
+        return (yield from self.get(id))
+
+
+class Vendors(_WritableParty):
+    """``VENDOR``."""
+
+    name = "vendor"
+    mapper = MAPPERS["vendor"]
+    unique_fields = ("VENDORID",)
+
+
+class Customers(_WritableParty):
+    """``CUSTOMER``."""
+
+    name = "customer"
+    mapper = MAPPERS["customer"]
+    unique_fields = ("CUSTOMERID",)
+
+
+class _WritableDocument(IntacctResource):
+    unsupported = frozenset({"update", "delete"})
+
+    def create(self, record: Any, idempotency_key: str | None) -> Flow[Any]:
+        payload = self.mapper.to_payload(record)
+        total = getattr(record, "total", None)
+        audit = AuditInfo(
+            "create",
+            self.name,
+            amount=None if total is None else total.amount,
+            currency=None if total is None else total.currency,
+        )
+        return (yield from self._create(payload, audit))
+
+
+class Bills(_WritableDocument):
+    """``APBILL`` with ``APBILLITEM`` lines; looked up by bill number and vendor after a lost create."""
+
+    name = "bill"
+    mapper = MAPPERS["bill"]
+    line_object = "APBILLITEM"
+    unique_fields = ("RECORDID", "VENDORID")
+
+
+class Invoices(_WritableDocument):
+    """``ARINVOICE`` with ``ARINVOICEITEM`` lines; looked up by number and customer after a lost create."""
+
+    name = "invoice"
+    mapper = MAPPERS["invoice"]
+    line_object = "ARINVOICEITEM"
+    unique_fields = ("RECORDID", "CUSTOMERID")
+
+
+class JournalEntries(_WritableDocument):
+    """``GLBATCH`` with ``GLENTRY`` lines (balanced entries only; no lookup key, so never resent blindly)."""
+
+    name = "journal_entry"
+    mapper = MAPPERS["journal_entry"]
+    line_object = "GLENTRY"
+    line_parent_field = "BATCHNO"
+
+
+class BillPayments(IntacctResource):
+    """``APPYMT`` with ``APPYMTDETAIL`` (bills paid)."""
+
+    name = "bill_payment"
+    mapper = MAPPERS["bill_payment"]
+    line_object = "APPYMTDETAIL"
+    line_parent_field = "PAYMENTKEY"
+
+
+class Payments(IntacctResource):
+    """``ARPYMT`` with ``ARPYMTDETAIL`` (invoices paid)."""
+
+    name = "payment"
+    mapper = MAPPERS["payment"]
+    line_object = "ARPYMTDETAIL"
+    line_parent_field = "PAYMENTKEY"
+
+
+class Accounts(IntacctResource):
+    """``GLACCOUNT``."""
+
+    name = "account"
+    mapper = MAPPERS["account"]
+
+
+class PurchaseOrders(IntacctResource):
+    """``PODOCUMENT`` of the ``Purchase Order`` transaction definition, with its entries."""
+
+    name = "purchase_order"
+    mapper = MAPPERS["purchase_order"]
+    line_object = "PODOCUMENTENTRY"
+    line_parent_field = "DOCHDRNO"
+    docparid = "Purchase Order"
+
+
+class BankAccounts(IntacctResource):
+    """``CHECKINGACCOUNT``."""
+
+    name = "bank_account"
+    mapper = MAPPERS["bank_account"]
+
+
+class IntacctConnector(ConnectorCore):
+    """Sage Intacct: parties, AP/AR documents, payments, the ledger, purchase orders, bank accounts."""
+
+    system = SYSTEM
+    description = "Sage Intacct (XML API 3.0): vendors, customers, bills, invoices, payments, GL, POs"
+    settings_model = IntacctSettings
+    default_base_url = "https://api.intacct.com"
+    # Intacct's performance tiers allow 2 concurrent requests per company at the lowest tier.
+    default_rate_limit = RateLimit(requests=10, per=1.0, burst=10, concurrency=2)
+    resources: ClassVar[Mapping[str, type[ResourceHandler[Any]]]] = {
+        "vendor": Vendors,
+        "customer": Customers,
+        "bill": Bills,
+        "invoice": Invoices,
+        "bill_payment": BillPayments,
+        "payment": Payments,
+        "journal_entry": JournalEntries,
+        "account": Accounts,
+        "purchase_order": PurchaseOrders,
+        "bank_account": BankAccounts,
+    }
+
+    @property
+    def calls(self) -> FunctionCaller:
+        """Sends one function per request through this connector's requestor."""
+        caller: FunctionCaller | None = self.__dict__.get("_calls")
+        if caller is None:
+            caller = self.__dict__["_calls"] = FunctionCaller(self.requestor, lambda: self.sender)
+        return caller
+
+    @property
+    def sender(self) -> Sender:
+        settings: Any = self.settings
+        return Sender(settings.sender_id, settings.sender_password)
+
+    def build_auth(self) -> AuthStrategy | None:
+        settings: Any = self.settings
+        if settings.auth is not None:
+            return settings.auth  # type: ignore[no-any-return]
+        if not settings.sender_id or settings.sender_password is None:
+            raise ConfigError("intacct needs sender_id and sender_password", system=self.system)
+        login = None
+        if settings.user_id or settings.company_id or settings.user_password is not None:
+            if not (settings.user_id and settings.company_id and settings.user_password is not None):
+                raise ConfigError(
+                    "intacct needs user_id, company_id and user_password together", system=self.system
+                )
+            login = Login(settings.user_id, settings.company_id, settings.user_password, settings.entity_id)
+        if login is None and settings.session_id is None:
+            raise ConfigError(
+                "intacct needs user_id, company_id and user_password, or a session_id", system=self.system
+            )
+        sender = Sender(settings.sender_id, settings.sender_password)
+        return IntacctSession(
+            sender, login, session_id=settings.session_id, endpoint=settings.session_endpoint
+        )
+
+    def parse_error(self, response: httpx.Response) -> FinconError | None:
+        return intacct_error(response)
+
+    def account_key(self, base_url: str) -> str:
+        settings: Any = self.settings
+        return f"{base_url}#{settings.company_id or 'session'}"
+
+    def check_flow(self) -> Flow[Identity]:
+        result = yield from self.calls.call(fn.get_api_session(), audit=AuditInfo("read", "session"))
+        api = result.find("data/api")
+        auth: Any = self.auth
+        identity = getattr(auth, "identity", {}) or {}
+        settings: Any = self.settings
+        return Identity(
+            system=self.system,
+            account=identity.get("company") or settings.company_id,
+            user=identity.get("user") or settings.user_id,
+            details={"entity": text_of(api, "locationid", "") or identity.get("entity") or None},
+        )
+
+    def make_native(self, run: Callable[[Flow[Any]], Any]) -> Any:
+        from fincon.connectors.intacct.native import IntacctNative
+
+        return IntacctNative(self, run)
