@@ -280,3 +280,37 @@ def test_sap_filterable_and_sortable_annotations_are_enforced() -> None:
     assert f'Name="{prop.name}"' in path.read_text(encoding="utf-8")
     with pytest.raises(ValidationError, match="not filterable"):
         Query.for_entity_set(metadata, set_name).filter(F(prop.name) == None).params()  # noqa: E711
+
+
+def test_v4_expand_items_may_carry_nested_select_and_expand() -> None:
+    from fincon.protocols.odata import ODataVersion, Query
+
+    q = Query(ODataVersion.V4).expand("Lines($select=Id,Amount;$expand=Dimensions($select=Code))")
+    assert q.params()["$expand"] == "Lines($select=Id,Amount;$expand=Dimensions($select=Code))"
+    assert "%3D" in q.to_query_string()  # '=' inside the option is percent-encoded
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "Lines($filter=Amount gt 1)",  # only $select and $expand are nested
+        "Lines($expand=Dimensions",  # unbalanced
+        "Lines($expand=Dims)&$top=1)",
+        "Lines($select=Id;$expand=x y)",
+        "Lines($expand=Dims))($expand=X)",
+    ],
+)
+def test_nested_expand_options_that_could_change_the_query_are_refused(item: str) -> None:
+    from fincon.errors import ValidationError
+    from fincon.protocols.odata import ODataVersion, Query
+
+    with pytest.raises(ValidationError):
+        Query(ODataVersion.V4).expand(item)
+
+
+def test_nested_expand_options_are_v4_only() -> None:
+    from fincon.errors import ValidationError
+    from fincon.protocols.odata import ODataVersion, Query
+
+    with pytest.raises(ValidationError, match="V4"):
+        Query(ODataVersion.V2).expand("to_Item($expand=to_Account)")

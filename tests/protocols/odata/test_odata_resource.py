@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
@@ -162,3 +163,59 @@ async def test_async_listing_get_and_update() -> None:
         assert item.name == "older"
         updated = await erp.vendors.update("0003", {"name": "Async"})
         assert updated.name == "Async"
+
+
+def test_subclass_hooks_prepare_property_types_and_if_match() -> None:
+    from collections.abc import Mapping
+    from typing import Any, ClassVar
+
+    from odata_testkit import Suppliers
+
+    from fincon.core.flow import Flow
+    from fincon.core.resources import ListQuery
+
+    class Hooked(Suppliers):
+        version = V4
+        property_types: ClassVar[Mapping[str, str]] = {"Name": "Edm.Guid"}
+        idempotent_updates = True
+        prepared: ClassVar[list[str]] = []
+
+        def prepare(self, operation: str) -> Flow[None]:
+            yield from ()
+            self.prepared.append(operation)
+
+        def if_match(self, path: str, id: str) -> Flow[str]:
+            yield from ()
+            return 'W/"hooked"'
+
+    server = seeded(V4, suppliers=3)
+    with connect(server) as erp:
+        handler: Any = Hooked(erp.core)
+        guid = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
+        erp.run(handler.list_page(ListQuery(filters={"name": guid}), None))
+        assert _params(server.requests[-1])["$filter"] == "Name eq 6f9619ff-8b86-d011-b42d-00c04fc964ff"
+        # The test server does not know the hooked ETag; what was sent is the point.
+        with contextlib.suppress(Conflict):
+            erp.run(handler.update("0001", {"name": "Hooked"}, None))
+    patch = [r for r in server.requests if r.method == "PATCH"][-1]
+    assert patch.headers["If-Match"] == 'W/"hooked"'
+    assert Hooked.prepared[:2] == ["list", "update"]
+
+
+def test_a_record_the_mapper_cannot_write_is_a_validation_error_before_sending() -> None:
+    from typing import Any
+
+    from odata_testkit import Suppliers
+
+    from fincon.errors import ValidationError
+
+    class Broken(Suppliers):
+        version = V4
+
+        def create_payload(self, record: Any) -> dict[str, Any]:
+            return self._payload(lambda: int("not a number"))
+
+    server = seeded(V4, suppliers=1)
+    with connect(server) as erp, pytest.raises(ValidationError):
+        erp.run(Broken(erp.core).create(Vendor(name="x"), None))
+    assert not [r for r in server.requests if r.method == "POST"]

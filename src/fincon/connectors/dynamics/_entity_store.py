@@ -10,15 +10,33 @@ between pages without a gap or a repeat.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from fincon.connectors.dynamics._filter import FilterError, compile_filter, lower_bound
 from fincon.sandbox import IdScheme, Record, RecordSeed, SeededCollection
+from fincon.sandbox.odata import FilterError, compile_filter, parse_literal
 
-__all__ = ["EntitySet", "WriteError", "etag_of"]
+__all__ = ["EntitySet", "FilterError", "WriteError", "etag_of"]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NEGATION = re.compile(r"\b(?:or|not)\b")
+
+
+def lower_bound(filter_text: str, field: str) -> datetime | None:
+    """The ``field ge/gt <datetime>`` bound of a filter made only of ``and``-ed terms, if any.
+
+    Lets the emulator start a listing by binary search instead of scanning every record.
+    """
+    if _NEGATION.search(filter_text):
+        return None
+    found = re.search(rf"\b{re.escape(field)} g[et] (\d{{4}}-\d{{2}}-\d{{2}}T[^\s)]+)", filter_text)
+    if found is None:
+        return None
+    value = parse_literal(found.group(1), v4=True)
+    return value if isinstance(value, datetime) else None
 
 
 class WriteError(ValueError):
@@ -105,7 +123,7 @@ class EntitySet:
             allowed = frozenset(
                 {*self.properties, self.key, *self.scope, *([self.modified] if self.modified else [])}
             )
-            predicate = compile_filter(filter_text, allowed)
+            predicate = compile_filter(filter_text, allowed, v4=True)
             if self.modified:
                 since = lower_bound(filter_text, self.modified)
 
@@ -149,7 +167,12 @@ class EntitySet:
                             "BadRequest_PropertyNotFound",
                             f"Could not find a property named '{unknown[0]}'.",
                         )
-        return {k: v for k, v in body.items() if not k.startswith("@odata.")}
+        # Dates are stored as dates, like the seeded ones, so $filter compares them as dates.
+        return {
+            k: date.fromisoformat(v) if isinstance(v, str) and _ISO_DATE.fullmatch(v) else v
+            for k, v in body.items()
+            if not k.startswith("@odata.")
+        }
 
     def create(self, body: Any) -> Record[Any]:
         data = self.check_body(body, creating=True)

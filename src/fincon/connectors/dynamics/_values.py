@@ -1,19 +1,23 @@
-"""Reading and writing Dynamics 365 JSON values exactly.
+"""Dynamics 365 JSON values the shared OData codecs do not cover, and amounts read exactly.
 
-OData V4 servers send ``Edm.Decimal`` as JSON numbers, or as strings when the request said
-``IEEE754Compatible=true`` and the server honours it; both are read as exact ``Decimal``
-(JSON is parsed with ``parse_float=Decimal``, so a number never passes through ``float``).
-Enum members travel with XML-escaped names (``In_x0020_Review``, ``G_x002F_L_x0020_Account``).
+Edm values are decoded by :func:`fincon.protocols.odata.decode`; what is added here is
+Dynamics' own: Business Central writes an empty date as ``0001-01-01`` (and an empty
+datetime in year 1), enum members travel with XML-escaped names (``In_x0020_Review``,
+``G_x002F_L_x0020_Account``), and a ``float`` amount is refused outright (only a JSON parser
+without ``parse_float=Decimal`` makes one, and its digits are already lost). Amounts are exact
+whether the server sends JSON numbers or strings (``IEEE754Compatible=true``).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from fincon.errors import ServerError
 from fincon.models import Money
+from fincon.protocols.odata import ODataVersion, decode
 
 __all__ = [
     "EMPTY_DATE",
@@ -30,30 +34,28 @@ __all__ = [
 EMPTY_DATE = "0001-01-01"
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _NEEDS_ESCAPE = re.compile(r"[^A-Za-z0-9_]")
+_OFFSET = re.compile(r"(?:[Zz]|[+-]\d{2}:\d{2})$")
+_V4 = ODataVersion.V4
+
+
+def _decoded(edm_type: str, value: Any, field: str) -> Any:
+    try:
+        return decode(edm_type, value, _V4, field=field, system="dynamics")
+    except ServerError as error:
+        raise ValueError(error.message) from None
 
 
 def exact_decimal(value: Any, *, field: str) -> Decimal | None:
     """A JSON number (already ``Decimal`` or ``int``) or numeric string as an exact ``Decimal``."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise ValueError(f"{field}: {value!r} is not an amount")
     if isinstance(value, float):
-        # Only a JSON parser without parse_float=Decimal produces these: the digits are already lost.
         raise TypeError(f"{field}: refusing a float amount; parse JSON with parse_float=Decimal")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"{field}: {value!r} is not a decimal number") from None
-    else:
-        raise ValueError(f"{field}: {type(value).__name__} is not an amount")
-    if not result.is_finite():
-        raise ValueError(f"{field}: {value!r} is not a finite amount")
+    if type(value) is Decimal and value.is_finite():
+        return value  # the common case (JSON numbers), kept off the generic decoder's path
+    if isinstance(value, str):
+        value = value.strip()
+    result: Decimal = _decoded("Edm.Decimal", value, field)
     return result
 
 
@@ -73,19 +75,23 @@ def parse_date(value: Any) -> date | None:
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    return date.fromisoformat(str(value)[:10])
+    parsed: date = _decoded("Edm.Date", str(value)[:10], "date")
+    return parsed
 
 
 def parse_datetime(value: Any) -> datetime | None:
-    """An ``Edm.DateTimeOffset`` as an aware datetime (UTC when the text says ``Z``)."""
+    """An ``Edm.DateTimeOffset`` as an aware datetime (UTC when the text has no offset)."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
-        parsed = value
+        parsed = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
     else:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        wire = str(value)
+        if wire[10:11] == " ":
+            wire = f"{wire[:10]}T{wire[11:]}"  # Python's str(datetime), as exports write it
+        if not _OFFSET.search(wire):
+            wire += "Z"  # F&O sometimes leaves out the offset; its times are UTC
+        parsed = _decoded("Edm.DateTimeOffset", wire, "datetime")
     if parsed.year <= 1:
         return None  # BC's empty datetime
     return parsed

@@ -21,9 +21,7 @@ from fincon.connectors.dynamics._entra import (
     entra_client_secret,
     entra_token_url,
 )
-from fincon.connectors.dynamics._errors import parse_odata_error
-from fincon.connectors.dynamics._odata_urls import literal
-from fincon.connectors.dynamics._resources import EntityResource, GeneralLedgerEntries
+from fincon.connectors.dynamics._resources import DynamicsResource, GeneralLedgerEntries
 from fincon.connectors.dynamics.fo_mapping import FO_ENTITIES, FO_MAPPERS
 from fincon.connectors.dynamics.mapping import is_guid, mappers_for
 from fincon.core.connector import ConnectorCore, ConnectorSettings, Identity
@@ -33,6 +31,7 @@ from fincon.core.resources import ResourceHandler
 from fincon.core.responses import parse_json
 from fincon.core.transport import Call
 from fincon.errors import ConfigError, FinconError, NotFound
+from fincon.protocols.odata import F, ODataVersion, Query, parse_odata_error, unwrap_collection, unwrap_entity
 
 __all__ = ["BC_API_HOST", "BC_SCOPE", "DynamicsConnector", "DynamicsSettings"]
 
@@ -72,6 +71,18 @@ class DynamicsSettings(ConnectorSettings):
     )
 
 
+#: Edm types of the BC properties filtered on whose Python value does not say it.
+_BC_TYPES = {
+    "vendorId": "Edm.Guid",
+    "customerId": "Edm.Guid",
+    "invoiceDate": "Edm.Date",
+    "postingDate": "Edm.Date",
+    "amount": "Edm.Decimal",
+}
+#: The same for F&O data entities.
+_FO_TYPES = {"InvoiceDate": "Edm.Date"}
+
+
 def _entity(
     resource: str,
     entity_set: str,
@@ -84,21 +95,28 @@ def _entity(
     natural_key: str | None = None,
     modified: str | None = "lastModifiedDateTime",
     company_scoped: bool = True,
-) -> type[EntityResource]:
+) -> type[DynamicsResource]:
     """A handler class for one entity set."""
+    if natural_key is None:
+        keys: tuple[str, ...] = ("id",)
+    else:
+        keys = ("dataAreaId", natural_key) if company_scoped else (natural_key,)
     return type(
         f"{entity_set[0].upper()}{entity_set[1:]}Resource",
-        (EntityResource,),
+        (DynamicsResource,),
         {
             "name": resource,
             "entity_set": entity_set,
             "lines": lines,
-            "expand": expand,
-            "filter_props": dict(filters or {}),
-            "match_props": match,
+            "expand": (expand,) if expand else (),
+            "filter_fields": dict(filters or {}),
+            "property_types": _BC_TYPES if natural_key is None else _FO_TYPES,
+            "match_fields": match,
             "unsupported": unsupported,
             "natural_key": natural_key,
-            "modified": modified,
+            "key_fields": keys,
+            "updated_field": modified,
+            "updated_field_type": "Edm.DateTimeOffset" if modified else None,
             "company_scoped": company_scoped,
             "__module__": __name__,
         },
@@ -241,7 +259,14 @@ class DynamicsConnector(ConnectorCore):
         config: Any = settings
         self.flavor: Flavor = config.flavor
         self.company: str = config.company or ""
-        self.settings_concurrency: str = config.concurrency
+        #: ``etag`` or ``last_write_wins`` (``If-Match: *``).
+        self.concurrency: str = config.concurrency
+        #: The ``Accept`` and JSON ``Content-Type`` of every request.
+        self.accept = "application/json;odata.metadata=minimal"
+        self.content_type = "application/json"
+        if config.ieee754_compatible:
+            self.accept += ";IEEE754Compatible=true"
+            self.content_type += ";IEEE754Compatible=true"
         if not config.company:
             raise ConfigError(
                 "dynamics needs company (a BC company id or name, or an F&O dataAreaId)", system="dynamics"
@@ -310,21 +335,15 @@ class DynamicsConnector(ConnectorCore):
         return _LazyCurrencyMapper(self, resource)
 
     def parse_error(self, response: httpx.Response) -> FinconError | None:
-        return parse_odata_error(response)
+        return parse_odata_error(response, system=self.system, version=ODataVersion.V4)
 
     def decorate(self, request: httpx.Request) -> None:
-        config: Any = self.settings
-        accept = "application/json;odata.metadata=minimal"
-        if config.ieee754_compatible:
-            accept += ";IEEE754Compatible=true"
-        request.headers["Accept"] = accept
+        # Every call (resources, company lookups, native queries, $batch) speaks the same V4.
+        request.headers["Accept"] = self.accept
         request.headers["OData-Version"] = "4.0"
         request.headers["OData-MaxVersion"] = "4.0"
-        if (
-            request.headers.get("content-type", "").startswith("application/json")
-            and config.ieee754_compatible
-        ):
-            request.headers["Content-Type"] = "application/json;IEEE754Compatible=true"
+        if request.headers.get("content-type", "").startswith("application/json"):
+            request.headers["Content-Type"] = self.content_type
 
     def account_key(self, base_url: str) -> str:
         config: Any = self.settings
@@ -334,18 +353,26 @@ class DynamicsConnector(ConnectorCore):
 
     # -- company and currency -----------------------------------------------------------------
 
+    @property
+    def company_id(self) -> str:
+        """The BC company id, once known (after :meth:`company_id_flow`)."""
+        if self._company_id is None:
+            raise ConfigError("the Business Central company id is not resolved yet", system=self.system)
+        return self._company_id
+
     def company_id_flow(self) -> Flow[str]:
         """The BC company id (a name is looked up once, then cached)."""
         if self._company_id is not None:
             yield from ()
             return self._company_id
-        response = yield from self.requestor.call(
-            Call("GET", "/companies", params={"$filter": f"name eq {literal(self.company)}"})
+        query = Query(ODataVersion.V4, system=self.system).filter(F("name") == self.company)
+        response = yield from self.requestor.call(Call("GET", f"/companies?{query.to_query_string()}"))
+        found = unwrap_collection(
+            parse_json(response, system=self.system), ODataVersion.V4, system=self.system
         )
-        found = parse_json(response, system=self.system).get("value") or []
-        if len(found) != 1:
+        if len(found.items) != 1:
             raise NotFound(f"no Business Central company named {self.company!r}", system=self.system)
-        self._company_id = str(found[0]["id"])
+        self._company_id = str(found.items[0]["id"])
         return self._company_id
 
     def local_currency_flow(self) -> Flow[str]:
@@ -355,8 +382,10 @@ class DynamicsConnector(ConnectorCore):
             return self._local_currency
         company = yield from self.company_id_flow()
         response = yield from self.requestor.call(Call("GET", f"/companies({company})/companyInformation"))
-        rows = parse_json(response, system=self.system).get("value") or []
-        code = rows[0].get("currencyCode") if rows else None
+        rows = unwrap_collection(
+            parse_json(response, system=self.system), ODataVersion.V4, system=self.system
+        )
+        code = rows.items[0].get("currencyCode") if rows.items else None
         if not code:
             raise ConfigError("the company has no currency code; pass local_currency", system=self.system)
         self._local_currency = str(code).upper()
@@ -369,7 +398,7 @@ class DynamicsConnector(ConnectorCore):
             return Identity(system=self.system, account=self.company, details={"flavor": self.flavor})
         company = yield from self.company_id_flow()
         response = yield from self.requestor.call(Call("GET", f"/companies({company})"))
-        body = parse_json(response, system=self.system)
+        body = unwrap_entity(parse_json(response, system=self.system), ODataVersion.V4, system=self.system)
         return Identity(
             system=self.system,
             account=str(body.get("id")),

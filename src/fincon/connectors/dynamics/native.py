@@ -6,17 +6,28 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fincon.core.flow import Flow
-from fincon.core.pagination import NextLinkPagination
 from fincon.core.responses import parse_json
 from fincon.core.transport import AuditInfo, Call
-from fincon.errors import ValidationError
+from fincon.errors import PaginationError, ValidationError
+from fincon.protocols.odata import (
+    Batch,
+    BatchRequest,
+    ODataVersion,
+    OperationResult,
+    parse_batch_response,
+    unwrap_collection,
+)
+from fincon.protocols.odata.paging import resolve_next_link
 
 if TYPE_CHECKING:
     from fincon.connectors.dynamics.connector import DynamicsConnector
 
-__all__ = ["DynamicsNative"]
+__all__ = ["MAX_BATCH", "DynamicsNative"]
 
 _POSTABLE = {"bill": "purchaseInvoices", "invoice": "salesInvoices"}
+#: Business Central takes at most 100 operations in one ``$batch``.
+MAX_BATCH = 100
+_V4 = ODataVersion.V4
 
 
 class DynamicsNative:
@@ -36,7 +47,8 @@ class DynamicsNative:
                 "post applies to Business Central bills and invoices", field="resource", system="dynamics"
             )
         handler: Any = self._core.handlers[resource]
-        url = yield from handler.item_path(id)
+        yield from handler.prepare("update")
+        url = handler.entity_url(id)
         yield from self._core.requestor.call(
             Call("POST", f"{url}/Microsoft.NAV.post", audit=AuditInfo("post", resource, record_id=id))
         )
@@ -48,48 +60,87 @@ class DynamicsNative:
         return self._run(self._query_flow(path, dict(params or {}), page_size))
 
     def _query_flow(self, path: str, params: dict[str, str], page_size: int) -> Flow[list[Any]]:
+        requestor = self._core.requestor
         rows: list[Any] = []
-        url: str | None = "/" + path.lstrip("/")
+        url = requestor.resolve("/" + path.lstrip("/"))
         seen: set[str] = set()
-        while url is not None:
-            response = yield from self._core.requestor.call(
+        while True:
+            response = yield from requestor.call(
                 Call("GET", url, params=params or None, headers={"Prefer": f"odata.maxpagesize={page_size}"})
             )
-            body = parse_json(response, system="dynamics")
-            rows.extend(body.get("value") or [])
-            link = body.get("@odata.nextLink")
-            params = {}
-            if not link or link in seen:
-                break
-            seen.add(link)
-            url = NextLinkPagination.link_for({"url": link}, self._core.requestor.origin, system="dynamics")
-        return rows
+            page = unwrap_collection(parse_json(response, system="dynamics"), _V4, system="dynamics")
+            rows.extend(page.items)
+            if not page.next_link:
+                return rows
+            url = resolve_next_link(page.next_link, response.request.url, requestor.origin, system="dynamics")
+            if url in seen:
+                raise PaginationError(f"the next-link of {path} goes round in a cycle", system="dynamics")
+            seen.add(url)
+            params = {}  # the next-link carries the query
 
-    def batch(self, requests: Sequence[Mapping[str, Any]]) -> Any:
-        """Send up to 100 requests in one OData V4 JSON ``$batch`` (``{"method", "url", "body"}``
-        each, urls relative to the service root); returns the ``responses`` list in order."""
+    def batch(self, requests: Sequence[Mapping[str, Any] | BatchRequest]) -> Any:
+        """Send up to 100 requests in one OData V4 JSON ``$batch``.
+
+        Each request is a :class:`~fincon.protocols.odata.BatchRequest` or a mapping with
+        ``method``, ``url`` (relative to the service root), optional ``body`` and ``headers``.
+        Writes are sent as atomicity groups of one (each applied or refused on its own).
+        Returns one :class:`~fincon.protocols.odata.OperationResult` per request, in order
+        (``result.ok``, ``result.response.json()``, ``result.error(system="dynamics")``).
+        """
         return self._run(self._batch_flow(list(requests)))
 
-    def _batch_flow(self, requests: list[Mapping[str, Any]]) -> Flow[list[Any]]:
-        if not 1 <= len(requests) <= 100:
-            raise ValidationError("a batch holds 1 to 100 requests", field="requests", system="dynamics")
-        body = {
-            "requests": [
-                {
-                    "id": str(index + 1),
-                    "method": str(item["method"]).upper(),
-                    "url": str(item["url"]).lstrip("/"),
-                    "headers": {"Content-Type": "application/json", **dict(item.get("headers") or {})},
-                    **({"body": item["body"]} if item.get("body") is not None else {}),
-                }
-                for index, item in enumerate(requests)
-            ]
-        }
-        # A batch of writes is not idempotent and carries no key: it is sent once.
-        response = yield from self._core.requestor.call(Call("POST", "/$batch", json=body, idempotent=False))
-        answers = parse_json(response, system="dynamics").get("responses") or []
-        order = {str(index + 1): index for index in range(len(requests))}
-        return sorted(answers, key=lambda answer: order.get(str(answer.get("id")), len(order)))
+    def _batch_flow(self, requests: list[Mapping[str, Any] | BatchRequest]) -> Flow[list[OperationResult]]:
+        if not 1 <= len(requests) <= MAX_BATCH:
+            raise ValidationError(
+                f"a batch holds 1 to {MAX_BATCH} requests", field="requests", system="dynamics"
+            )
+        batch = Batch(_V4)
+        for index, item in enumerate(requests):
+            request = _batch_request(item, index)
+            if request.method == "GET":
+                batch.add(request)
+            else:
+                batch.changeset(request)
+        content, content_type = batch.build_json()
+        # A batch of writes carries no idempotency key (OData has none): it is sent once.
+        response = yield from self._core.requestor.call(
+            Call(
+                "POST",
+                "/$batch",
+                content=content,
+                headers={"Content-Type": content_type},
+                idempotent=False,
+                audit=AuditInfo("batch", "$batch"),
+            )
+        )
+        return parse_batch_response(
+            batch, response.content, response.headers.get("content-type", ""), system="dynamics"
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(("post", "query", "batch"))
+
+
+def _batch_request(item: Mapping[str, Any] | BatchRequest, index: int) -> BatchRequest:
+    if isinstance(item, BatchRequest):
+        request = item
+    else:
+        try:
+            request = BatchRequest(
+                str(item["method"]).upper(),
+                str(item["url"]),
+                item.get("body"),
+                dict(item.get("headers") or {}),
+            )
+        except (KeyError, TypeError):
+            raise ValidationError(
+                f"batch request {index + 1} needs a method and a url", field="requests", system="dynamics"
+            ) from None
+    url = request.url.lstrip("/")
+    if url.startswith(("http://", "https://")) or not url:
+        raise ValidationError(
+            f"batch request {index + 1}: the url is relative to the service root",
+            field="url",
+            system="dynamics",
+        )
+    return BatchRequest(request.method.upper(), url, request.body, dict(request.headers), f"r{index + 1}")

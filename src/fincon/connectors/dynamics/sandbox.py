@@ -27,9 +27,9 @@ from urllib.parse import unquote
 
 import httpx
 
+from fincon.connectors.dynamics._assertions import ASSERTION_TYPE, AssertionRefused, AssertionVerifier
 from fincon.connectors.dynamics._bc_seed import LOCAL_CURRENCY, bc_entity_sets
-from fincon.connectors.dynamics._entity_store import EntitySet, WriteError, etag_of
-from fincon.connectors.dynamics._filter import FilterError
+from fincon.connectors.dynamics._entity_store import EntitySet, FilterError, WriteError, etag_of
 from fincon.connectors.dynamics._fo_seed import DATA_AREA, fo_entity_sets
 from fincon.core.clock import Clock
 from fincon.sandbox import (
@@ -122,6 +122,8 @@ class DynamicsEmulator(Emulator):
             seed=seed,
             token_prefix="eyJ0eXAiOiJKV1Qi.",  # noqa: S106 - a prefix, not a secret
         )
+        #: Certificates of the app registration: see :meth:`register_certificate`.
+        self.assertions = AssertionVerifier(self.clock)
         self.honour_ieee754 = honour_ieee754
         self.limiter = AccountRateLimiter(rate_limit, clock=self.clock) if rate_limit else None
         self.sets: dict[str, EntitySet] = (
@@ -170,6 +172,11 @@ class DynamicsEmulator(Emulator):
         else:
             settings.update({"environment_url": self._origin, "company": self.data_area})
         return settings
+
+    def register_certificate(self, certificate_pem: str | bytes) -> None:
+        """Upload a certificate to the sandbox app registration: the token endpoint then accepts
+        client assertions signed by its private key (``certificate=`` credentials)."""
+        self.assertions.register(self.client_id, certificate_pem)
 
     def expire_tokens(self) -> int:
         """End every live token now."""
@@ -234,7 +241,28 @@ class DynamicsEmulator(Emulator):
                 },
                 status=400,
             )
+        if form.get("client_assertion_type") == ASSERTION_TYPE:
+            return self._token_for_assertion(form)
         return self.tokens.token_endpoint(request)
+
+    def _token_for_assertion(self, form: Mapping[str, str]) -> httpx.Response:
+        client_id = form.get("client_id", "")
+        if form.get("grant_type") != "client_credentials" or client_id not in self.tokens.clients:
+            return json_response(
+                {"error": "invalid_client", "error_description": "AADSTS700016: Unknown application."},
+                status=400,
+            )
+        try:
+            self.assertions.verify(
+                form.get("client_assertion", ""), client_id=client_id, audience=self.token_url
+            )
+        except AssertionRefused as refused:
+            return json_response({"error": "invalid_client", "error_description": str(refused)}, status=401)
+        issued = self.tokens.issue(client_id, scope=form.get("scope"))
+        return json_response(
+            {"access_token": issued.token, "token_type": "Bearer", "expires_in": int(self.tokens.ttl)},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
 
     def _authenticate(self, request: httpx.Request) -> None:
         result = self.tokens.authenticate(request)

@@ -443,10 +443,19 @@ class Query:
         return dataclasses.replace(self, selected=self.selected + tuple(names))
 
     def expand(self, *paths: str) -> Query:
-        """Add navigation paths to ``$expand`` (``to_Item``, ``to_Item/to_Account``)."""
+        """Add navigation paths to ``$expand`` (``to_Item``, ``to_Item/to_Account``).
+
+        V4 items may carry nested options in parentheses: ``Lines($expand=Dimensions)``,
+        ``Lines($select=Id,Amount;$expand=Dimensions)`` (``$select`` and ``$expand`` only).
+        """
         for path in paths:
-            self._ctx.check_path(path, purpose="expand")
-            self._check_navigation(path)
+            navigation, options = _split_expand_item(path, self._ctx)
+            if options is not None and not self.version.is_v4:
+                raise self._ctx.fail(f"nested $expand options are OData V4 only: {path!r}", field=path)
+            self._ctx.check_path(navigation, purpose="expand")
+            self._check_navigation(navigation)
+            if options is not None:
+                _check_nested_options(options, self._ctx)
         return dataclasses.replace(self, expanded=self.expanded + tuple(paths))
 
     def orderby(self, *items: str) -> Query:
@@ -541,6 +550,60 @@ class Query:
         return "&".join(
             f"{quote(name, safe='$')}={quote_query_value(value)}" for name, value in self.params().items()
         )
+
+
+def _split_expand_item(item: str, ctx: _Context) -> tuple[str, str | None]:
+    """``Nav(options)`` -> ``("Nav", "options")``; ``Nav`` -> ``("Nav", None)``."""
+    if not isinstance(item, str):
+        raise ctx.fail(f"{item!r} is not a valid $expand item", field=str(item))
+    head, paren, rest = item.partition("(")
+    if not paren:
+        return item, None
+    if not rest.endswith(")"):
+        raise ctx.fail(f"{item!r} is not a valid $expand item", field=item)
+    return head, rest[:-1]
+
+
+def _check_nested_options(options: str, ctx: _Context) -> None:
+    # Nested options are developer-written constants, but they still may not smuggle in
+    # another query option, a fragment or a literal: names only, checked recursively.
+    for option in _split_top_level(options, ";"):
+        name, equals, value = option.partition("=")
+        if not equals or name not in ("$select", "$expand") or not value:
+            raise ctx.fail(f"unsupported nested $expand option {option!r}", field=option)
+        for item in _split_top_level(value, ","):
+            if name == "$select":
+                if not _SELECT_ITEM.match(item):
+                    raise ctx.fail(f"{item!r} is not a valid nested $select item", field=item)
+                continue
+            navigation, inner = _split_expand_item(item, ctx)
+            if not _PATH.match(navigation):
+                raise ctx.fail(f"{navigation!r} is not a valid nested $expand path", field=item)
+            if inner is not None:
+                _check_nested_options(inner, ctx)
+
+
+def _split_top_level(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside parentheses (unbalanced ones are refused)."""
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                break
+        if char == separator and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if depth != 0:
+        raise ValidationError(f"unbalanced parentheses in $expand options {text!r}", field="$expand")
+    parts.append("".join(current))
+    return parts
 
 
 def key_predicate(

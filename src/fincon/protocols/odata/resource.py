@@ -19,9 +19,12 @@ and gets ``list`` (server paging with a client-paging fallback, see
 ``*`` otherwise) and ``delete``, all as flows on ``self.core.requestor``.
 
 Hooks to override: :meth:`ODataResource.request_headers` (``sap-client``, ``Prefer``),
-:meth:`ODataResource.prepare_write` (SAP's CSRF token), :meth:`ODataResource.collection_path`
-(Dynamics company scoping ``companies({id})/vendors``), :meth:`ODataResource.key_values`
-(how a record id maps to key values) and :meth:`ODataResource.list_query`.
+:meth:`ODataResource.prepare` (a flow run before every operation: Dynamics resolves its
+company there), :meth:`ODataResource.prepare_write` (SAP's CSRF token),
+:meth:`ODataResource.collection_path` (Dynamics company scoping ``companies({id})/vendors``),
+:meth:`ODataResource.key_values` (how a record id maps to key values),
+:meth:`ODataResource.list_query`, :meth:`ODataResource.read_query` and
+:meth:`ODataResource.if_match` (which ETag a write sends).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from fincon.core.pagination import State
 from fincon.core.resources import ListQuery, ResourceHandler
 from fincon.core.responses import parse_json
 from fincon.core.transport import AuditInfo, Call
-from fincon.errors import ValidationError
+from fincon.errors import FinconError, ValidationError
 from fincon.protocols.odata._version import ODataVersion
 from fincon.protocols.odata.envelope import etag_of, unwrap_collection, unwrap_entity
 from fincon.protocols.odata.paging import ODataPaging, resolve_next_link
@@ -112,7 +115,9 @@ class ODataResource(ResourceHandler[R]):
     #: The service root below the connector's base URL (``/sap/opu/odata/sap/API_BUSINESS_PARTNER``).
     service_path: ClassVar[str] = ""
     entity_set: ClassVar[str] = ""
-    mapper: ClassVar[Mapper[Any]]
+    #: Usually a class attribute; a subclass may set it per instance (a mapper that needs
+    #: the connector, such as one with the company's currency).
+    mapper: Mapper[Any]
     #: Key properties in key order; several make a composite key (ids from :func:`compose_id`).
     key_fields: ClassVar[tuple[str, ...]] = ("id",)
     #: Edm types of key properties (default: inferred from the value, a str is ``Edm.String``).
@@ -122,6 +127,9 @@ class ODataResource(ResourceHandler[R]):
     updated_field_type: ClassVar[str | None] = None
     #: Canonical filter name -> property compared with ``eq``.
     filter_fields: ClassVar[Mapping[str, str]] = {}
+    #: Edm types of properties used in filters where the Python value does not say it
+    #: (a GUID given as ``str`` is ``Edm.Guid``, not ``Edm.String``).
+    property_types: ClassVar[Mapping[str, str]] = {}
     expand: ClassVar[tuple[str, ...]] = ()
     select: ClassVar[tuple[str, ...]] = ()
     #: Filters every listing carries (``F("SupplierAccountGroup") != "CPD"``).
@@ -136,6 +144,9 @@ class ODataResource(ResourceHandler[R]):
     update_method: ClassVar[str | None] = None
     #: Send updates as ``POST`` with ``X-HTTP-Method`` (for proxies that refuse MERGE/PATCH).
     method_tunnel: ClassVar[bool] = False
+    #: Whether an update may be retried after an ambiguous failure: setting the same values
+    #: twice changes nothing more (safe where the ETag or ``If-Match: *`` semantics allow it).
+    idempotent_updates: ClassVar[bool] = False
     default_page_size = 100
     max_page_size = 1000
 
@@ -168,6 +179,11 @@ class ODataResource(ResourceHandler[R]):
             return headers
         return {"Accept": "application/json", "DataServiceVersion": "2.0", "MaxDataServiceVersion": "2.0"}
 
+    def prepare(self, operation: str) -> Flow[None]:
+        """A flow run before every operation (``list``, ``get``, ``create``, ``update``,
+        ``delete``): learn what URLs or mapping need first. Nothing by default."""
+        yield from ()
+
     def prepare_write(self) -> Flow[dict[str, str]]:
         """Headers a write needs from a prior call (SAP's ``X-CSRF-Token``); none by default."""
         yield from ()
@@ -195,12 +211,27 @@ class ODataResource(ResourceHandler[R]):
                 Comparison(self.updated_field, "ge", query.updated_since, self.updated_field_type)
             )
         for name, value in query.filters.items():
-            built = built.filter(Comparison(self.filter_fields[name], "eq", value))
+            prop = self.filter_fields[name]
+            built = built.filter(Comparison(prop, "eq", value, self.property_types.get(prop)))
         if self.select:
             built = built.select(*self.select)
         if self.expand:
             built = built.expand(*self.expand)
         return built
+
+    def read_query(self) -> Query:
+        """The query options of a single-entity read (``select``, ``expand``)."""
+        built = Query(self.version, entity_set=self.entity_set, system=self.system)
+        if self.select:
+            built = built.select(*self.select)
+        if self.expand:
+            built = built.expand(*self.expand)
+        return built
+
+    def if_match(self, path: str, id: str) -> Flow[str]:
+        """The ``If-Match`` of a write to the entity at ``path``: the ETag last seen, else ``*``."""
+        yield from ()
+        return self.etags.recall(path) or "*"
 
     # -- URLs ------------------------------------------------------------------------------
 
@@ -214,17 +245,17 @@ class ODataResource(ResourceHandler[R]):
         text = query.to_query_string()
         return f"{path}?{text}" if text else path
 
-    def _read_query(self) -> Query:
-        built = Query(self.version, entity_set=self.entity_set, system=self.system)
-        if self.select:
-            built = built.select(*self.select)
-        if self.expand:
-            built = built.expand(*self.expand)
-        return built
-
     # -- operations ------------------------------------------------------------------------
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
+        entities, next_state = yield from self.fetch_entities(query, state)
+        return self._map(entities), next_state
+
+    def fetch_entities(
+        self, query: ListQuery, state: State | None
+    ) -> Flow[tuple[list[dict[str, Any]], State | None]]:
+        """The raw entities of the page at ``state`` and the next state (no mapping)."""
+        yield from self.prepare("list")
         headers = self.request_headers("list")
         if self.version.is_v4 and self.prefer_max_page_size:
             headers["Prefer"] = f"odata.maxpagesize={query.page_size}"
@@ -259,28 +290,46 @@ class ODataResource(ResourceHandler[R]):
         next_state = self.strategy.after(
             state, page, page_size=query.page_size, absolute_next=next_link, system=self.system
         )
-        return self._map(page.items), next_state
+        return page.items, next_state
 
     def get(self, id: str) -> Flow[R]:
+        entity = yield from self.entity_flow(id)
+        return self._map([entity])[0]
+
+    def entity_flow(self, id: str) -> Flow[dict[str, Any]]:
+        """The raw entity ``id`` as the service stores it now (its ETag remembered)."""
+        yield from self.prepare("get")
         path = self.entity_url(id)
         response = yield from self.requestor.call(
             Call(
                 "GET",
-                self._with_query(path, self._read_query()),
+                self._with_query(path, self.read_query()),
                 headers=self.request_headers("get"),
                 audit=AuditInfo("read", self.name, record_id=id),
             )
         )
-        return self._one(path, response)
+        entity = unwrap_entity(parse_json(response, system=self.system), self.version, system=self.system)
+        self.etags.remember(path, etag_of(entity, self.version) or response.headers.get("etag"))
+        return entity
+
+    def create_payload(self, record: R) -> dict[str, Any]:
+        """The body of a create: the mapper's payload (bad values are a ``ValidationError``)."""
+        return self._payload(lambda: self.mapper.to_payload(record))
+
+    def update_payload(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The body of an update (bad values are a ``ValidationError``)."""
+        return self._payload(lambda: self.mapper.changes_payload(changes))
 
     def create(self, record: R, idempotency_key: str | None) -> Flow[R]:
+        yield from self.prepare("create")
+        payload = self.create_payload(record)
         extra = yield from self.prepare_write()
         amount, currency = _amount_of(record)
         response = yield from self.requestor.call(
             Call(
                 "POST",
                 self.collection_path(),
-                json=self.mapper.to_payload(record),
+                json=payload,
                 headers={**self.request_headers("create"), **extra},
                 idempotency_key=idempotency_key,
                 audit=AuditInfo("create", self.name, record_id=record.id, amount=amount, currency=currency),
@@ -290,10 +339,13 @@ class ODataResource(ResourceHandler[R]):
         return self._map([entity])[0]
 
     def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[R]:
+        yield from self.prepare("update")
         path = self.entity_url(id)
+        payload = self.update_payload(changes)
         extra = yield from self.prepare_write()
         method = self.update_method or ("PATCH" if self.version.is_v4 else "MERGE")
-        headers = {**self.request_headers("update"), **extra, "If-Match": self.etags.recall(path) or "*"}
+        etag = yield from self.if_match(path, id)
+        headers = {**self.request_headers("update"), **extra, "If-Match": etag}
         if self.method_tunnel:
             headers["X-HTTP-Method"] = method
             method = "POST"
@@ -301,8 +353,9 @@ class ODataResource(ResourceHandler[R]):
             Call(
                 method,
                 path,
-                json=self.mapper.changes_payload(changes),
+                json=payload,
                 headers=headers,
+                idempotent=True if self.idempotent_updates else None,
                 idempotency_key=idempotency_key,
                 audit=AuditInfo("update", self.name, record_id=id),
             )
@@ -314,15 +367,27 @@ class ODataResource(ResourceHandler[R]):
         return (yield from self.get(id))
 
     def delete(self, id: str) -> Flow[None]:
+        yield from self.prepare("delete")
         path = self.entity_url(id)
         extra = yield from self.prepare_write()
-        headers = {**self.request_headers("delete"), **extra, "If-Match": self.etags.recall(path) or "*"}
+        etag = yield from self.if_match(path, id)
+        headers = {**self.request_headers("delete"), **extra, "If-Match": etag}
         yield from self.requestor.call(
             Call("DELETE", path, headers=headers, audit=AuditInfo("delete", self.name, record_id=id))
         )
         self.etags.forget(path)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _payload(self, build: Any) -> dict[str, Any]:
+        try:
+            payload: dict[str, Any] = build()
+        except FinconError:
+            raise
+        except (TypeError, ValueError) as exc:
+            # Raised before anything is sent: the record cannot be written to this system.
+            raise ValidationError(str(exc), field=self.name, system=self.system) from None
+        return payload
 
     def _map(self, entities: list[dict[str, Any]]) -> list[R]:
         return map_payloads(self.mapper, entities, system=self.system, resource=self.name)
