@@ -8,7 +8,16 @@ through the connector. Both share :class:`ListPlan`, so paging logic exists once
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -19,11 +28,13 @@ from fincon.core.pagination import Page, PageWalker, State, query_fingerprint
 from fincon.errors import Unsupported, ValidationError
 
 if TYPE_CHECKING:
+    from fincon.core.prefetch import TaskPrefetch, ThreadPrefetch
     from fincon.models import Record
 
 __all__ = [
     "AsyncListing",
     "AsyncResourceCollection",
+    "FetchedPage",
     "ListPlan",
     "ListQuery",
     "Listing",
@@ -46,11 +57,28 @@ class ListQuery:
     page_size: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """A page as fetched, before mapping: what a prefetching listing hands between threads.
+
+    ``items`` are the vendor payloads, or already canonical records when ``mapped`` (a
+    handler that implements only :meth:`ResourceHandler.list_page`).
+    """
+
+    items: Sequence[Any]
+    next_state: State | None
+    mapped: bool = False
+
+
 class ResourceHandler(Generic[R]):
     """One canonical resource of one system, written as flows.
 
     Override the operations the system supports; :attr:`operations` is derived from
     which methods are overridden, so ``capabilities`` always match what actually works.
+
+    Listing takes :meth:`list_page`. A handler may also split a page into
+    :meth:`fetch_page` (I/O and the next state) and :meth:`map_page` (payloads to records),
+    so that a prefetching listing maps one page while the next is fetched.
     """
 
     #: Canonical resource name (``"vendor"``).
@@ -63,10 +91,24 @@ class ResourceHandler(Generic[R]):
     filter_names: frozenset[str] = frozenset()
     #: Operations a subclass inherits but the system cannot do (left out of the capabilities).
     unsupported: frozenset[str] = frozenset()
+    #: Whether listings fetch the next page while the current one is mapped and consumed
+    #: (``list(prefetch=...)`` overrides it per listing).
+    prefetch: bool = False
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
         """Fetch the page at ``state`` (None: the first); return its records and the next state."""
         raise NotImplementedError
+
+    def fetch_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
+        """Fetch the page at ``state`` without mapping it; by default :meth:`list_page`, mapped."""
+        records, next_state = yield from self.list_page(query, state)
+        return FetchedPage(records, next_state, mapped=True)
+
+    def map_page(self, query: ListQuery, page: FetchedPage) -> list[R]:
+        """The records of a fetched page (a handler that overrides :meth:`fetch_page` maps here)."""
+        if not page.mapped:
+            raise NotImplementedError(f"{type(self).__name__} fetches raw pages but does not map them")
+        return list(page.items)
 
     def get(self, id: str) -> Flow[R]:
         """Fetch one record by the system's id."""
@@ -198,6 +240,7 @@ class ListPlan(Generic[R]):
         page_size: int | None,
         cursor: str | None,
         max_pages: int | None,
+        prefetch: bool | None = None,
     ) -> None:
         if updated_since is not None and (
             not isinstance(updated_since, datetime) or updated_since.tzinfo is None
@@ -234,6 +277,10 @@ class ListPlan(Generic[R]):
             max_pages=max_pages,
             system=system,
         )
+        if prefetch is not None and not isinstance(prefetch, bool):
+            raise ValidationError("prefetch must be True, False or None", field="prefetch", system=system)
+        #: Whether the listing fetches the next page while the current one is mapped.
+        self.prefetch = handler.prefetch if prefetch is None else prefetch
         self._done = False
 
     def next_flow(self) -> Flow[tuple[list[R], State | None]] | None:
@@ -248,6 +295,25 @@ class ListPlan(Generic[R]):
             self._done = True
         return Page(items=items, next_cursor=cursor)
 
+    # The split steps a prefetching listing takes: fetch (maybe in the background), then
+    # accept (here, so cursors, the cycle guard and max_pages see pages in order), then map.
+
+    def next_fetch(self) -> Flow[FetchedPage] | None:
+        """The flow fetching the next page unmapped, or None when the listing is over."""
+        if self._done or self.walker.finished:
+            return None
+        return self.handler.fetch_page(self.query, self.walker.state)
+
+    def accept_fetched(self, page: FetchedPage) -> str | None:
+        """Record a fetched page; return the cursor resuming after it (None at the end)."""
+        cursor = self.walker.advance(page.next_state)
+        if cursor is None:
+            self._done = True
+        return cursor
+
+    def map(self, page: FetchedPage) -> list[R]:
+        return self.handler.map_page(self.query, page)
+
 
 class Listing(Generic[R]):
     """A lazy listing: iterate it for records, or call :meth:`pages` for pages with cursors.
@@ -259,22 +325,76 @@ class Listing(Generic[R]):
         self._plan = plan
         self._run = run
         self._started = False
+        self._closed = False
+        self._prefetch: ThreadPrefetch[FetchedPage] | None = None
         #: The cursor resuming after the last page fetched so far (None before the first and at the end).
         self.next_cursor: str | None = None
 
-    def pages(self) -> Iterator[Page[R]]:
+    @property
+    def prefetch(self) -> bool:
+        """Whether this listing fetches the next page while the current one is consumed."""
+        return self._plan.prefetch
+
+    def pages(self) -> Generator[Page[R], None, None]:
         if self._started:
             raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
         self._started = True
+        if self._plan.prefetch:
+            yield from self._prefetched_pages()
+            return
         while (flow := self._plan.next_flow()) is not None:
             items, next_state = self._run(flow)
             page = self._plan.accept(items, next_state)
             self.next_cursor = page.next_cursor
             yield page
 
+    def _prefetched_pages(self) -> Iterator[Page[R]]:
+        from fincon.core.prefetch import ThreadPrefetch
+
+        plan = self._plan
+        flow = plan.next_fetch()
+        if flow is None or self._closed:
+            return
+        fetched = self._run(flow)  # the first page here: a one-page listing starts no thread
+        prefetch: ThreadPrefetch[FetchedPage] = ThreadPrefetch(
+            self._run, name=f"fincon-prefetch-{plan.handler.name}"
+        )
+        self._prefetch = prefetch
+        try:
+            while True:
+                cursor = plan.accept_fetched(fetched)
+                following = plan.next_fetch()
+                if following is not None:
+                    prefetch.start(following)  # page N+1 travels while page N is mapped
+                page = Page(items=plan.map(fetched), next_cursor=cursor)
+                del fetched  # hold one raw page at a time
+                self.next_cursor = cursor
+                yield page
+                if following is None or self._closed:
+                    return
+                fetched = prefetch.result()
+        finally:
+            prefetch.cancel()
+
+    def close(self) -> None:
+        """Stop the listing: a fetch under way in the background is cancelled and joined."""
+        self._closed = True
+        if self._prefetch is not None:
+            self._prefetch.cancel()
+
+    def __enter__(self) -> Listing[R]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def __iter__(self) -> Iterator[R]:
-        for page in self.pages():
-            yield from page.items
+        pages = self.pages()
+        try:
+            for page in pages:
+                yield from page.items
+        finally:
+            pages.close()  # at once, not when the garbage collector gets to it
 
     def to_pandas(self) -> Any:
         """All records as a pandas DataFrame (needs the ``pandas`` extra)."""
@@ -290,22 +410,76 @@ class AsyncListing(Generic[R]):
         self._plan = plan
         self._run = run
         self._started = False
+        self._closed = False
+        self._prefetch: TaskPrefetch[FetchedPage] | None = None
         self.next_cursor: str | None = None
 
-    async def pages(self) -> AsyncIterator[Page[R]]:
+    @property
+    def prefetch(self) -> bool:
+        """Whether this listing fetches the next page while the current one is consumed."""
+        return self._plan.prefetch
+
+    async def pages(self) -> AsyncGenerator[Page[R], None]:
         if self._started:
             raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
         self._started = True
+        if self._plan.prefetch:
+            async for page in self._prefetched_pages():
+                yield page
+            return
         while (flow := self._plan.next_flow()) is not None:
             items, next_state = await self._run(flow)
             page = self._plan.accept(items, next_state)
             self.next_cursor = page.next_cursor
             yield page
 
+    async def _prefetched_pages(self) -> AsyncIterator[Page[R]]:
+        from fincon.core.prefetch import TaskPrefetch
+
+        plan = self._plan
+        flow = plan.next_fetch()
+        if flow is None or self._closed:
+            return
+        fetched = await self._run(flow)
+        prefetch: TaskPrefetch[FetchedPage] = TaskPrefetch(self._run)
+        self._prefetch = prefetch
+        try:
+            while True:
+                cursor = plan.accept_fetched(fetched)
+                following = plan.next_fetch()
+                if following is not None:
+                    prefetch.start(following)
+                    await prefetch.started()  # let the request leave before mapping blocks the loop
+                page = Page(items=plan.map(fetched), next_cursor=cursor)
+                del fetched
+                self.next_cursor = cursor
+                yield page
+                if following is None or self._closed:
+                    return
+                fetched = await prefetch.result()
+        finally:
+            await prefetch.cancel()
+
+    async def aclose(self) -> None:
+        """Stop the listing: a fetch under way in the background is cancelled and awaited."""
+        self._closed = True
+        if self._prefetch is not None:
+            await self._prefetch.cancel()
+
+    async def __aenter__(self) -> AsyncListing[R]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def __aiter__(self) -> AsyncIterator[R]:
-        async for page in self.pages():
-            for item in page.items:
-                yield item
+        pages = self.pages()
+        try:
+            async for page in pages:
+                for item in page.items:
+                    yield item
+        finally:
+            await pages.aclose()
 
     async def to_pandas(self) -> Any:
         """All records as a pandas DataFrame (needs the ``pandas`` extra)."""
@@ -359,14 +533,20 @@ class ResourceCollection(_CollectionBase[R]):
         page_size: int | None = None,
         cursor: str | None = None,
         max_pages: int | None = None,
+        prefetch: bool | None = None,
     ) -> Listing[R]:
-        """A lazy listing; ``cursor`` resumes after the page that returned it."""
+        """A lazy listing; ``cursor`` resumes after the page that returned it.
+
+        ``prefetch`` fetches the next page while the current one is consumed (None: the
+        resource's default, see ``docs/pagination.md``).
+        """
         plan = self._plan(
             updated_since=updated_since,
             filters=filters,
             page_size=page_size,
             cursor=cursor,
             max_pages=max_pages,
+            prefetch=prefetch,
         )
         return Listing(plan, self._run)
 
@@ -415,6 +595,7 @@ class AsyncResourceCollection(_CollectionBase[R]):
         page_size: int | None = None,
         cursor: str | None = None,
         max_pages: int | None = None,
+        prefetch: bool | None = None,
     ) -> AsyncListing[R]:
         """A lazy listing: ``async for record in collection.list()``."""
         plan = self._plan(
@@ -423,6 +604,7 @@ class AsyncResourceCollection(_CollectionBase[R]):
             page_size=page_size,
             cursor=cursor,
             max_pages=max_pages,
+            prefetch=prefetch,
         )
         return AsyncListing(plan, self._run)
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fincon.core.flow import Flow
 from fincon.core.mapping import Mapper, map_payloads
 from fincon.core.pagination import CursorPagination, NextLinkPagination, PaginationStrategy, State
-from fincon.core.resources import ListQuery, ResourceHandler
+from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.responses import parse_json
 from fincon.core.transport import AuditInfo, Call
 from fincon.errors import ServerError
@@ -78,6 +78,25 @@ class RestResource(ResourceHandler[R]):
         return node
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
+        body, payloads = yield from self._fetch_raw(query, state)
+        records = map_payloads(self.mapper, payloads, system=self.system, resource=self.name)
+        return records, self.strategy.next_state(state, body, payloads)
+
+    def fetch_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
+        """The page's payloads and next state, unmapped (so a prefetching listing maps it apart)."""
+        if type(self).list_page is not RestResource.list_page:
+            # A subclass pages its own way: its (mapped) list_page is the page.
+            return (yield from super().fetch_page(query, state))
+        body, payloads = yield from self._fetch_raw(query, state)
+        return FetchedPage(payloads, self.strategy.next_state(state, body, payloads))
+
+    def map_page(self, query: ListQuery, page: FetchedPage) -> list[R]:
+        if page.mapped:
+            return list(page.items)
+        return map_payloads(self.mapper, page.items, system=self.system, resource=self.name)
+
+    def _fetch_raw(self, query: ListQuery, state: State | None) -> Flow[tuple[Any, list[Any]]]:
+        """One page's parsed body and its payloads."""
         if state is not None and isinstance(self.strategy, NextLinkPagination):
             url, params = NextLinkPagination.link_for(state, self.requestor.origin, system=self.system), None
         else:
@@ -91,9 +110,7 @@ class RestResource(ResourceHandler[R]):
             Call("GET", url, params=params, audit=AuditInfo("read", self.name))
         )
         body = parse_json(response, system=self.system)
-        payloads = self.items_of(body)
-        records = map_payloads(self.mapper, payloads, system=self.system, resource=self.name)
-        return records, self.strategy.next_state(state, body, payloads)
+        return body, self.items_of(body)
 
     def get(self, id: str) -> Flow[R]:
         response = yield from self.requestor.call(

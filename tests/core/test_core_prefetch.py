@@ -1,0 +1,478 @@
+"""Prefetching listings: the next page travels while the current one is mapped and consumed.
+
+The guarantees under test: the same records in the same order as without prefetch, at most
+two pages held, errors raised at the page they belong to, exact cursors (a resumed listing
+never loses or repeats a record), ``max_pages`` honoured without an extra request, and no
+thread, task or flow left behind when a listing is abandoned early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fincon_corekit import SYSTEM, Customers, FakeServer, Vendors, connector_with
+
+import fincon
+from fincon.core.flow import Flow, Send, Sleep, run_sync
+from fincon.core.prefetch import PrefetchCancelled, ThreadPrefetch, stoppable
+from fincon.core.registry import SystemSpec, register_system, unregister_system
+from fincon.core.resources import FetchedPage, ListQuery
+from fincon.errors import NotFound, PaginationError, ServerError, ValidationError
+from fincon.models import Vendor
+
+Make = Callable[..., fincon.Connector]
+MODES = ["cursor", "next_link", "offset_has_more", "offset_total", "page_token"]
+
+
+def prefetch_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("fincon-prefetch")]
+
+
+class Gate:
+    """Wraps the fake server: numbers the vendor listing requests and can hold or fail one."""
+
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+        self.lock = threading.Lock()
+        self.listed = 0
+        self.arrived: dict[int, threading.Event] = {}
+        self.hold: dict[int, threading.Event] = {}
+        self.fail: dict[int, int] = {}
+        #: Async clients only: requests held (without blocking the loop) until the event is set.
+        self.async_hold: dict[int, asyncio.Event] = {}
+
+    def arrival(self, number: int) -> threading.Event:
+        with self.lock:
+            return self.arrived.setdefault(number, threading.Event())
+
+    def __call__(self, request: httpx.Request) -> Any:
+        number = 0
+        if request.method == "GET" and request.url.path == "/v1/vendors":
+            with self.lock:
+                self.listed += 1
+                number = self.listed
+            self.arrival(number).set()
+            held = self.hold.get(number)
+            if held is not None:
+                held.wait(5)
+            if number in self.async_hold:
+                return self._later(self.async_hold[number], request)
+            if number in self.fail:
+                status = self.fail[number]
+                return httpx.Response(status, json={"error": {"code": "nope", "message": f"page {number}"}})
+        return self.server(request)
+
+    async def _later(self, event: asyncio.Event, request: httpx.Request) -> httpx.Response:
+        await event.wait()
+        return self.server(request)  # type: ignore[no-any-return]
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+
+@pytest.fixture
+def gate(server: FakeServer) -> Gate:
+    return Gate(server)
+
+
+def all_ids(server: FakeServer) -> list[str]:
+    return sorted(server.vendors)
+
+
+# -- records, order and the switch -----------------------------------------------------------------
+
+
+def test_prefetch_is_off_unless_asked_for(make: Make) -> None:
+    erp = make()
+    assert Vendors.prefetch is False
+    assert erp.vendors.list().prefetch is False
+    assert erp.vendors.list(prefetch=True).prefetch is True
+    with pytest.raises(ValidationError, match="prefetch"):
+        erp.vendors.list(prefetch="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_same_records_in_the_same_order_in_every_paging_mode(make: Make, mode: str) -> None:
+    server = FakeServer(vendors=9, pagination=mode)
+    name = f"coretest_prefetch_{mode}"
+    register_system(SystemSpec(name=name, connector=connector_with(mode, name)), replace=True)
+    try:
+        erp = make(system=name, transport=server.transport())
+        plain = [vendor.id for vendor in erp.vendors.list(page_size=2, prefetch=False)]
+        ahead = [vendor.id for vendor in erp.vendors.list(page_size=2, prefetch=True)]
+    finally:
+        unregister_system(name)
+    assert ahead == plain == all_ids(server)
+
+
+def test_the_next_page_is_requested_before_the_current_one_is_consumed(make: Make, gate: Gate) -> None:
+    erp = make(transport=gate.transport())
+    gate.hold[2] = threading.Event()  # page 2 stays in flight until released
+    pages = erp.vendors.list(page_size=2, prefetch=True).pages()
+    first = next(pages)
+    assert [vendor.id for vendor in first.items] == ["v001", "v002"]
+    assert gate.arrival(2).wait(5), "page 2 was not requested while page 1 was being consumed"
+    gate.hold[2].set()
+    time.sleep(0.05)
+    assert gate.listed == 2, "a third page was fetched while the consumer held page 1: more than two pages"
+    second = next(pages)
+    assert [vendor.id for vendor in second.items] == ["v003", "v004"]
+    assert gate.arrival(3).wait(5)
+    assert [vendor.id for page in pages for vendor in page.items] == ["v005"]
+    assert gate.listed == 3
+
+
+def test_handlers_that_only_list_pages_are_prefetched_whole(make: Make, server: FakeServer) -> None:
+    server.seed_customers(5)
+    erp = make()
+    listing = erp.customers.list(page_size=2, prefetch=True)
+    assert [customer.id for customer in listing] == ["c001", "c002", "c003", "c004", "c005"]
+
+
+def test_a_rest_subclass_that_overrides_list_page_keeps_its_paging(
+    registered: None, server: FakeServer
+) -> None:
+    class EvenVendors(Vendors):
+        def list_page(self, query: ListQuery, state: Any) -> Flow[tuple[list[Vendor], Any]]:
+            records, following = yield from super().list_page(query, state)
+            return [record for record in records if int(str(record.id)[1:]) % 2 == 0], following
+
+    class Evens(connector_with("cursor", "coretest_evens")):  # type: ignore[misc]
+        resources = {**connector_with("cursor").resources, "vendor": EvenVendors}
+
+    register_system(SystemSpec(name="coretest_evens", connector=Evens), replace=True)
+    try:
+        with fincon.connect("coretest_evens", transport=server.transport()) as erp:
+            ids = [vendor.id for vendor in erp.vendors.list(page_size=2, prefetch=True)]
+    finally:
+        unregister_system("coretest_evens")
+    assert ids == ["v002", "v004"]
+
+
+def test_default_fetch_page_falls_back_to_list_page(registered: None) -> None:
+    handler = Customers.__new__(Customers)
+    page = FetchedPage(["already", "mapped"], None, mapped=True)
+    assert handler.map_page(ListQuery(), page) == ["already", "mapped"]
+    with pytest.raises(NotImplementedError):
+        handler.map_page(ListQuery(), FetchedPage([{"id": "raw"}], None))
+
+
+# -- closing early -----------------------------------------------------------------------------------
+
+
+def test_break_joins_the_prefetch_and_sends_nothing_more(make: Make, gate: Gate) -> None:
+    erp = make(transport=gate.transport())
+    gate.hold[2] = threading.Event()
+    threading.Timer(0.2, gate.hold[2].set).start()  # the in-flight page ends a little later
+    seen = []
+    for vendor in erp.vendors.list(page_size=2, prefetch=True):
+        seen.append(vendor.id)
+        assert gate.arrival(2).wait(5)
+        break
+    assert seen == ["v001"]
+    assert prefetch_threads() == [], "a prefetch thread outlived the loop it served"
+    time.sleep(0.05)
+    assert gate.listed == 2, "the abandoned listing went on fetching"
+
+
+def test_an_abandoned_iterator_is_cleaned_up_when_collected(make: Make, gate: Gate) -> None:
+    erp = make(transport=gate.transport())
+    iterator = iter(erp.vendors.list(page_size=2, prefetch=True))
+    assert next(iterator).id == "v001"
+    assert gate.arrival(2).wait(5)
+    del iterator
+    gc.collect()
+    assert prefetch_threads() == []
+    assert gate.listed == 2
+
+
+def test_close_stops_a_listing_between_pages(make: Make, gate: Gate) -> None:
+    erp = make(transport=gate.transport())
+    with erp.vendors.list(page_size=2, prefetch=True) as listing:
+        pages = listing.pages()
+        first = next(pages)
+        listing.close()
+        assert prefetch_threads() == []
+        assert list(pages) == [], "a closed listing yielded more pages"
+    assert first.next_cursor is not None
+
+
+def test_a_fetch_cancelled_mid_retry_neither_backs_off_nor_retries(
+    make: Make, gate: Gate, clock: Any
+) -> None:
+    erp = make(transport=gate.transport(), breaker_threshold=1)
+    gate.fail[2] = 503
+    gate.hold[2] = threading.Event()
+    threading.Timer(0.1, gate.hold[2].set).start()
+    for _vendor in erp.vendors.list(page_size=2, prefetch=True):
+        assert gate.arrival(2).wait(5)
+        break
+    assert prefetch_threads() == []
+    assert gate.listed == 2, "the cancelled fetch was retried"
+    assert clock.sleeps == [], "the cancelled fetch slept its back-off"
+    # The abandoned attempt left no verdict that blocks the connector.
+    assert [vendor.id for vendor in erp.vendors.list(page_size=5)] == all_ids(gate.server)
+
+
+# -- errors, cursors, max_pages ----------------------------------------------------------------------
+
+
+def test_an_error_on_page_two_is_raised_after_page_one(make: Make, gate: Gate) -> None:
+    erp = make(transport=gate.transport(), max_retries=0)
+    gate.fail[2] = 404
+    seen: list[str | None] = []
+
+    def consume() -> None:
+        seen.extend(vendor.id for vendor in erp.vendors.list(page_size=2, prefetch=True))
+
+    with pytest.raises(NotFound, match="page 2"):
+        consume()
+    assert seen == ["v001", "v002"], "records of page 1 were lost or page 2's error came too early"
+    assert prefetch_threads() == []
+
+
+def test_retries_and_audit_work_inside_the_prefetch(make: Make, gate: Gate, clock: Any) -> None:
+    events: list[Any] = []
+    erp = make(transport=gate.transport(), audit=events.append, audit_reads=True)
+    gate.fail[2] = 503  # page 2 fails once in the background, then is retried
+    ids = [vendor.id for vendor in erp.vendors.list(page_size=2, prefetch=True)]
+    assert ids == all_ids(gate.server)
+    assert gate.listed == 4
+    assert clock.sleeps, "the retry did not back off"
+    reads = [event for event in events if event.action == "read"]
+    assert [event.result for event in reads] == ["success"] * 3
+
+
+def test_cursor_resume_after_a_break_neither_loses_nor_repeats(make: Make, server: FakeServer) -> None:
+    server.vendors.clear()
+    for index in range(1, 12):
+        server.vendors[f"v{index:03d}"] = {"id": f"v{index:03d}", "name": f"Vendor {index}"}
+    erp = make()
+    listing = erp.vendors.list(page_size=3, prefetch=True)
+    first: list[str] = []
+    for index, page in enumerate(listing.pages()):
+        first.extend(vendor.id for vendor in page.items if vendor.id)
+        if index == 1:
+            break
+    assert listing.next_cursor is not None
+    rest = [vendor.id for vendor in make().vendors.list(cursor=listing.next_cursor, prefetch=True)]
+    assert first + rest == all_ids(server)
+    assert len(set(first + rest)) == 11
+
+
+def test_max_pages_sends_no_extra_request(make: Make, gate: Gate) -> None:
+    erp = make(transport=gate.transport())
+    listing = erp.vendors.list(page_size=2, max_pages=2, prefetch=True)
+    assert [vendor.id for vendor in listing] == ["v001", "v002", "v003", "v004"]
+    assert gate.listed == 2
+    rest = [vendor.id for vendor in erp.vendors.list(cursor=listing.next_cursor, prefetch=True)]
+    assert rest == ["v005"]
+
+
+def test_a_cursor_cycle_stops_at_the_page_that_repeats(make: Make, server: FakeServer) -> None:
+    name = "coretest_tokens"
+    register_system(SystemSpec(name=name, connector=connector_with("page_token", name)), replace=True)
+    server.pagination = "page_token"
+    server.token_graph = {None: "A", "A": "B", "B": "A"}
+    try:
+        erp = make(system=name)
+        pages: list[Any] = []
+
+        def consume() -> None:
+            for page in erp.vendors.list(prefetch=True).pages():
+                pages.append(page)
+
+        with pytest.raises(PaginationError, match="cycle"):
+            consume()
+    finally:
+        unregister_system("coretest_tokens")
+    assert len(pages) == 2
+    assert prefetch_threads() == []
+
+
+# -- the building blocks -----------------------------------------------------------------------------
+
+
+def _three_sleeps(log: list[str]) -> Flow[str]:
+    try:
+        for index in range(3):
+            yield Sleep(0)
+            log.append(f"slept {index}")
+        return "done"
+    finally:
+        log.append("closed")
+
+
+def test_stoppable_runs_to_the_end_unless_stopped(clock: Any) -> None:
+    log: list[str] = []
+    stop = threading.Event()
+    assert run_sync(stoppable(_three_sleeps(log), stop), httpx.Client(), clock=clock) == "done"
+    assert log == ["slept 0", "slept 1", "slept 2", "closed"]
+
+    log.clear()
+    flow = stoppable(_three_sleeps(log), stop)
+    assert isinstance(next(flow), Sleep)
+    stop.set()
+    with pytest.raises(PrefetchCancelled):
+        flow.send(None)
+    assert log == ["slept 0", "closed"], "a stopped flow went on, or its finally did not run"
+
+
+def test_stoppable_passes_transport_errors_through(clock: Any) -> None:
+    def flow() -> Flow[str]:
+        try:
+            yield Send(httpx.Request("GET", "https://api.example/"))
+        except ValueError:
+            return "recovered"
+        return "not reached"
+
+    wrapped = stoppable(flow(), threading.Event())
+    assert isinstance(next(wrapped), Send)
+    with pytest.raises(StopIteration) as stopped:
+        wrapped.throw(ValueError("lost"))
+    assert stopped.value.value == "recovered"
+
+
+def test_thread_prefetch_hands_back_errors_and_refuses_two_at_once(clock: Any) -> None:
+    def failing() -> Flow[None]:
+        yield Sleep(0)
+        raise ServerError("background failure", system=SYSTEM)
+
+    def run(flow: Flow[Any]) -> Any:
+        return run_sync(flow, httpx.Client(), clock=clock)
+
+    prefetch: ThreadPrefetch[Any] = ThreadPrefetch(run)
+    prefetch.start(failing())
+    with pytest.raises(RuntimeError):
+        prefetch.start(failing())
+    with pytest.raises(ServerError, match="background failure"):
+        prefetch.result()
+    with pytest.raises(RuntimeError):
+        prefetch.result()
+    prefetch.cancel()  # nothing under way: harmless
+
+
+# -- async ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def async_erp(make_async: Callable[..., fincon.AsyncConnector], gate: Gate) -> Callable[..., Any]:
+    def make(**settings: Any) -> fincon.AsyncConnector:
+        return make_async(transport=gate.transport(), **settings)
+
+    return make
+
+
+def pending_tasks() -> set[asyncio.Task[Any]]:
+    """Fetches still running: tasks driving a connector flow."""
+    return {
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and getattr(task.get_coro(), "__qualname__", "") == "AsyncConnector.run"
+    }
+
+
+@pytest.mark.anyio
+async def test_async_prefetch_yields_the_same_records(async_erp: Callable[..., Any], gate: Gate) -> None:
+    async with async_erp() as erp:
+        plain = [vendor.id async for vendor in erp.vendors.list(page_size=2)]
+        ahead = [vendor.id async for vendor in erp.vendors.list(page_size=2, prefetch=True)]
+    assert ahead == plain == all_ids(gate.server)
+
+
+@pytest.mark.anyio
+async def test_async_next_page_is_on_its_way_when_a_page_is_handed_over(
+    async_erp: Callable[..., Any], gate: Gate
+) -> None:
+    async with async_erp() as erp:
+        pages = erp.vendors.list(page_size=2, prefetch=True).pages()
+        first = await pages.__anext__()
+        assert [vendor.id for vendor in first.items] == ["v001", "v002"]
+        assert gate.arrival(2).is_set(), "page 2 was not requested before page 1 was handed over"
+        assert gate.listed == 2
+        await pages.aclose()
+        assert pending_tasks() == set()
+
+
+@pytest.mark.anyio
+async def test_async_error_on_page_two_and_early_close(async_erp: Callable[..., Any], gate: Gate) -> None:
+    gate.fail[2] = 404
+    async with async_erp(max_retries=0) as erp:
+        seen: list[str | None] = []
+
+        async def consume() -> None:
+            async for vendor in erp.vendors.list(page_size=2, prefetch=True):
+                seen.append(vendor.id)
+
+        with pytest.raises(NotFound, match="page 2"):
+            await consume()
+        assert seen == ["v001", "v002"]
+        gate.async_hold[4] = asyncio.Event()  # never set: page 2 of this listing stays in flight
+        async with erp.vendors.list(page_size=2, prefetch=True) as listing:
+            async for _vendor in listing:
+                assert len(pending_tasks()) == 1
+                break
+        assert pending_tasks() == set(), "a prefetch task outlived its listing"
+        gate.async_hold[6] = asyncio.Event()
+        async for _vendor in erp.vendors.list(page_size=2, prefetch=True):
+            assert len(pending_tasks()) == 1
+            break
+        for _ in range(5):  # the abandoned generator is closed by the loop's finalizer
+            gc.collect()
+            await asyncio.sleep(0)
+        assert pending_tasks() == set(), "an abandoned listing left its prefetch task running"
+
+
+@pytest.mark.anyio
+async def test_async_resume_and_max_pages(async_erp: Callable[..., Any], gate: Gate) -> None:
+    async with async_erp() as erp:
+        listing = erp.vendors.list(page_size=2, max_pages=2, prefetch=True)
+        first = [vendor.id async for vendor in listing]
+        assert gate.listed == 2
+        rest = [vendor.id async for vendor in erp.vendors.list(cursor=listing.next_cursor, prefetch=True)]
+    assert first + rest == all_ids(gate.server)
+
+
+def test_task_prefetch_without_a_running_loop_defers_the_fetch(clock: Any) -> None:
+    from fincon.core.prefetch import TaskPrefetch
+
+    log: list[str] = []
+
+    async def run(flow: Flow[Any]) -> Any:
+        return run_sync(flow, httpx.Client(), clock=clock)
+
+    prefetch: TaskPrefetch[Any] = TaskPrefetch(run)
+    prefetch.start(_three_sleeps(log))  # no loop here: nothing runs yet
+    assert log == []
+
+    async def collect() -> Any:
+        return await prefetch.result()
+
+    assert asyncio.run(collect()) == "done"
+    assert log[-1] == "closed"
+
+
+@pytest.mark.anyio
+async def test_the_send_tracer_keeps_a_callers_own_tracer() -> None:
+    from fincon.core.prefetch import _tracer
+
+    seen: list[str] = []
+
+    async def own(name: str, info: dict[str, Any]) -> None:
+        seen.append(name)
+
+    tracing, sending = asyncio.Event(), asyncio.Event()
+    trace = _tracer(tracing, sending, own)
+    await trace("connection.connect_tcp.started", {})
+    assert tracing.is_set()
+    assert not sending.is_set()
+    await trace("http11.send_request_body.complete", {})
+    assert sending.is_set()
+    assert seen == ["connection.connect_tcp.started", "http11.send_request_body.complete"]
