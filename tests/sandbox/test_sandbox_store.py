@@ -220,3 +220,24 @@ def test_updated_since_after_everything_is_empty() -> None:
     assert first.updated_at >= middle
     assert records.seeded_created_at(first.index - 1) < middle or first.index == 0
     assert middle - timedelta(days=1) < first.updated_at
+
+
+def test_a_page_without_lookahead_stops_building_records_once_full() -> None:
+    built: list[int] = []
+
+    def counted(seed: RecordSeed) -> JSON:
+        built.append(seed.index)
+        return {"first": seed.index < 3}
+
+    def first_three(record: Record[JSON]) -> bool:
+        return bool(record.data["first"])
+
+    records = SeededCollection("rows", counted, size=500, ids=IdScheme("row_", 8), cache_size=0)
+    full = records.page(3, where=first_three)
+    assert ids(full.items) == [records.ids.format(index) for index in range(3)]
+    assert (full.has_more, len(built)) == (False, 500)  # looked through the rest for a 4th match
+    built.clear()
+    capped = records.page(3, where=first_three, lookahead=False)
+    assert ids(capped.items) == ids(full.items)
+    assert capped.has_more  # only "the page is full"
+    assert built == [0, 1, 2]

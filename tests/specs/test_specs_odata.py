@@ -234,3 +234,23 @@ def test_expanded_navigation_is_checked_against_its_target_type(business_partner
         business_partner.validate_payload("A_Supplier", {"d": broken})
     assert caught.value.location == "/d/to_SupplierCompany/results/0/CompanyCode"
     assert "exceed MaxLength 4" in caught.value.reason
+
+
+def test_a_201_to_a_post_on_a_collection_is_checked_as_one_entity(
+    business_partner: ODataContract, business_central: ODataContract
+) -> None:
+    create = httpx.Request("POST", f"{BP}/A_Supplier", json={"SupplierName": "New"})
+    business_partner.check_response(httpx.Response(201, json={"d": supplier()}, request=create))
+    with pytest.raises(SpecViolation) as caught:
+        business_partner.check_response(
+            httpx.Response(201, json={"d": supplier(CreationDate="2016-08-17")}, request=create)
+        )
+    assert caught.value.location == "/body/d/CreationDate"
+    # A GET on the same collection still needs the collection envelope.
+    listing = httpx.Request("GET", f"{BP}/A_Supplier")
+    with pytest.raises(SpecViolation, match="a collection was addressed"):
+        business_partner.check_response(httpx.Response(200, json={"d": supplier()}, request=listing))
+    v4_create = httpx.Request("POST", f"{BC}/companies({COMPANY})/vendors", json={"displayName": "New"})
+    business_central.check_response(httpx.Response(201, json=vendor(), request=v4_create))
+    with pytest.raises(SpecViolation, match="MaxLength 20"):
+        business_central.check_response(httpx.Response(201, json=vendor(number="V" * 21), request=v4_create))

@@ -309,12 +309,18 @@ class SeededCollection(Generic[T]):
         offset: int | None = None,
         updated_since: datetime | None = None,
         where: Callable[[Record[T]], bool] | None = None,
+        lookahead: bool = True,
     ) -> Page[T]:
         """Up to ``limit`` matching records after the record ``after`` (an id) or from the
         ``offset``-th match; ``has_more`` tells whether anything follows.
 
         Paging by ``after`` survives concurrent creates and deletes without gaps or repeats;
         an unknown ``after`` id raises ``KeyError``.
+
+        ``lookahead=False`` is for callers that will not use ``has_more`` (an OData ``$top``
+        already reached): a full page stops at once, without building and filtering records
+        after it until the next match (with a selective ``where`` that can be the whole rest),
+        and ``has_more`` then only says the page is full.
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -336,7 +342,7 @@ class SeededCollection(Generic[T]):
         items: list[Record[T]] = []
         for index in self.indexes(start=start, updated_since=updated_since):
             if len(items) == limit:
-                if where is None:
+                if where is None or not lookahead:
                     # The index alone proves there is more: no need to build the record.
                     return Page(items, True, (offset or 0) + limit)
                 if self._matches(index, where):

@@ -127,3 +127,46 @@ def test_unknown_properties_are_refused_before_storing() -> None:
 )
 def test_url_literals(text: str, v4: bool, value: Any) -> None:
     assert parse_literal(text, v4=v4) == value
+
+
+def test_the_fragment_cache_serves_the_same_bytes_and_never_a_stale_expansion() -> None:
+    from fincon.connectors.sap.sandbox import SapEmulator
+
+    require_spec("sap-s4hana/API_BUSINESS_PARTNER.edmx")
+    bp = "/sap/opu/odata/sap/API_BUSINESS_PARTNER"
+    sap = SapEmulator(size=20, fragment_cache=1000)
+    client = httpx.Client(
+        transport=SandboxTransport(sap), base_url=sap.base_url, auth=(sap.user, sap.password)
+    )
+    params = {"sap-client": "100", "$expand": "to_BusinessPartnerBank", "$top": "5"}
+    first = client.get(f"{bp}/A_BusinessPartner", params=params)
+    assert client.get(f"{bp}/A_BusinessPartner", params=params).content == first.content
+    cached = len(sap.service("API_BUSINESS_PARTNER")._fragments)
+    assert cached == 5
+    # A write to an expanded child changes neither the parent nor its updated_at.
+    bank = sap.store("API_BUSINESS_PARTNER", "A_BusinessPartnerBank")
+    record = bank.find(("10000001", "0001"))
+    assert record is not None
+    bank.update(record, {**record.data, "IBAN": "DE02120300000000202051"})
+    again = client.get(f"{bp}/A_BusinessPartner", params=params).json()["d"]["results"]
+    assert again[0]["to_BusinessPartnerBank"]["results"][0]["IBAN"] == "DE02120300000000202051"
+    plain = SapEmulator(size=20)
+    fresh = httpx.Client(
+        transport=SandboxTransport(plain), base_url=plain.base_url, auth=(plain.user, plain.password)
+    )
+    assert fresh.get(f"{bp}/A_BusinessPartner", params=params).content == first.content
+
+
+def test_a_served_emulator_turns_its_fragment_cache_on() -> None:
+    from fincon.sandbox import serve
+
+    emulator = _Plain(size=25)
+    service = emulator.add_service(ROOT, require_spec(BC), max_page_size=10)
+    service.seed("vendors", factory=_vendor, size=25)
+    assert service.fragment_limit == 0
+    with serve(emulator) as handle:
+        assert service.fragment_limit >= 50
+        body = httpx.get(f"{handle.base_url}{ROOT}/vendors").json()
+        assert len(body["value"]) == 10
+        assert httpx.get(f"{handle.base_url}{ROOT}/vendors").json() == body
+    assert len(service._fragments) == 10

@@ -38,6 +38,7 @@ _ACCOUNT_NAMES = (
     "Travel Expenses", "Consulting Fees", "Rent Expense", "Interest Income",
 )  # fmt: skip
 _PAYMENT_TERMS = ("0001", "0002", "ZB30", "NT30", "NT60")
+_RECENT_PARTS = 4096  # shared parts kept: several pages of partners, invoices or orders
 
 
 def _midnight(moment: datetime) -> datetime:
@@ -46,6 +47,22 @@ def _midnight(moment: datetime) -> datetime:
 
 def _round(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_UP)
+
+
+class _Recent:
+    """The latest ``limit`` values built by key (read-only values: callers never change them)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._values: dict[tuple[str, int], Any] = {}
+
+    def get(self, key: tuple[str, int], build: Callable[[int], Any]) -> Any:
+        value = self._values.get(key)
+        if value is None:
+            value = self._values[key] = build(key[1])
+            if len(self._values) > self.limit:
+                del self._values[next(iter(self._values))]  # the oldest (insertion order)
+        return value
 
 
 class SapSeed:
@@ -64,6 +81,9 @@ class SapSeed:
         #: Creation instant of seeded record ``index`` of a parent collection (set by the emulator),
         #: so children know their parent's fiscal year without building it.
         self.timelines: dict[str, Callable[[int], datetime]] = {}
+        # A partner, its supplier role, address and bank (an invoice, its items and tax) are
+        # built one after the other from the same parts: recent parts are kept, not rebuilt.
+        self._recent = _Recent(_RECENT_PARTS)
 
     def moment_of(self, name: str, index: int) -> datetime:
         return self.timelines[name](index)
@@ -75,6 +95,10 @@ class SapSeed:
 
     def _party(self, bp_index: int) -> dict[str, str]:
         """Name, country, currency and the like of business partner ``bp_index`` (stable)."""
+        party: dict[str, str] = self._recent.get(("party", bp_index), self._make_party)
+        return party
+
+    def _make_party(self, bp_index: int) -> dict[str, str]:
         random = SeedRandom(self.seed, "sap-party", bp_index)
         country = random.country()
         name = random.company_name()
@@ -90,8 +114,15 @@ class SapSeed:
             "terms": random.choice(_PAYMENT_TERMS),
         }
 
+    def _party_name(self, bp_index: int) -> str:
+        """Just the name of business partner ``bp_index`` (the same as its party's): filters
+        over partners build many that are never served, and the rest of a party costs more."""
+        random = SeedRandom(self.seed, "sap-party", bp_index)
+        random.country()  # drawn first, as in the whole party
+        return random.company_name()
+
     def business_partner(self, seed: RecordSeed) -> Entity:
-        party = self._party(seed.index)
+        party = {"name": self._party_name(seed.index)}
         number = seed.id
         supplier = seed.index < self.size
         changed = seed.created_at
@@ -183,6 +214,12 @@ class SapSeed:
 
     def _invoice_parts(self, index: int) -> tuple[str, str, list[Decimal], Decimal]:
         """Supplier, currency, item amounts and tax of invoice ``index``."""
+        parts: tuple[str, str, list[Decimal], Decimal] = self._recent.get(
+            ("invoice", index), self._make_invoice_parts
+        )
+        return parts
+
+    def _make_invoice_parts(self, index: int) -> tuple[str, str, list[Decimal], Decimal]:
         random = SeedRandom(self.seed, "sap-invoice", index)
         supplier_index = (index * 7919) % max(self.size, 1)
         party = self._party(supplier_index)
@@ -252,6 +289,12 @@ class SapSeed:
     # -- purchase orders ---------------------------------------------------------------------------
 
     def _order_parts(self, index: int) -> tuple[str, str, list[tuple[Decimal, Decimal]]]:
+        parts: tuple[str, str, list[tuple[Decimal, Decimal]]] = self._recent.get(
+            ("order", index), self._make_order_parts
+        )
+        return parts
+
+    def _make_order_parts(self, index: int) -> tuple[str, str, list[tuple[Decimal, Decimal]]]:
         random = SeedRandom(self.seed, "sap-order", index)
         supplier_index = (index * 104_729) % max(self.size, 1)
         party = self._party(supplier_index)

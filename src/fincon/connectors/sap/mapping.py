@@ -22,6 +22,7 @@ Payloads are entities as SAP sends them in verbose JSON (``Edm.Decimal`` as stri
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -58,17 +59,19 @@ __all__ = [
 
 SYSTEM = "sap"
 JSON = dict[str, Any]
+_DURATION = re.compile(r"PT(\d+)H(\d+)M(\d+)S")
 
 
-def _results(value: Any) -> list[JSON]:
+def _results(value: Any) -> list[Mapping[str, Any]]:
+    # Read only: the entities are not copied (the record's ``raw`` holds the whole payload).
     if isinstance(value, Mapping):
         value = value.get("results")
-    return [dict(item) for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
-def _one(value: Any) -> JSON | None:
+def _one(value: Any) -> Mapping[str, Any] | None:
     if isinstance(value, Mapping) and "__deferred" not in value:
-        return dict(value)
+        return value
     return None
 
 
@@ -102,9 +105,7 @@ def _datetime(value: Any) -> datetime | None:
 
 
 def _duration(value: Any) -> timedelta:
-    import re
-
-    found = re.fullmatch(r"PT(\d+)H(\d+)M(\d+)S", str(value or ""))
+    found = _DURATION.fullmatch(str(value or ""))
     if found is None:
         return timedelta(0)
     hours, minutes, seconds = (int(part) for part in found.groups())

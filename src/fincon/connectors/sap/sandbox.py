@@ -9,7 +9,8 @@ from the EDMX files in the vendor specs folder (``$FINCON_SPECS``, else ``../sha
 What SAP Gateway does and the emulator therefore does too:
 
 - HTTP Basic (``user``/``password``) or an OAuth2 client-credentials token from ``/oauth/token``;
-- ``sap-client`` on every request (another client is refused with SAP's logon error);
+- ``sap-client`` on every request (another client is refused with SAP's logon error, and so
+  is a request without one: SAP would log it on to its default client, rarely the one meant);
 - CSRF: ``x-csrf-token: Fetch`` on a safe request returns a token bound to a session cookie;
   modifying requests without a valid token and cookie get ``403`` and ``x-csrf-token: Required``;
 - ``sap-message`` headers (JSON, with ``severity``) queued by tests with :meth:`queue_message`;
@@ -81,7 +82,8 @@ class SapEmulator(ODataEmulator):
 
     :param size: records per canonical resource (suppliers, customers, invoices, orders,
         journal entries, open items; G/L accounts are capped at 500).
-    :param sap_client: the client (``Mandant``) requests must name.
+    :param sap_client: the client (``Mandant``) every request must name in ``sap-client``
+        (a request with another client or none is refused with 401); ``None`` accepts any.
     :param max_page_size: server-driven paging: the most entities in one response.
     :param token_ttl: lifetime of OAuth2 tokens in seconds.
     :param metadata_dir: a folder with the EDMX files (default: the vendor specs folder).
@@ -98,7 +100,7 @@ class SapEmulator(ODataEmulator):
         clock: Clock | None = None,
         faults: FaultPlan | None = None,
         cycle_after_pages: int | None = None,
-        sap_client: str = "100",
+        sap_client: str | None = "100",
         max_page_size: int = 5000,
         token_ttl: float = 3600.0,
         metadata_dir: str | Path | None = None,
@@ -327,7 +329,8 @@ class SapEmulator(ODataEmulator):
     # -- credentials -----------------------------------------------------------------------------
 
     def credentials(self) -> dict[str, str]:
-        return {"user": self.user, "password": self.password, "sap_client": self.sap_client}
+        client = {"sap_client": self.sap_client} if self.sap_client is not None else {}
+        return {"user": self.user, "password": self.password, **client}
 
     def expire_tokens(self) -> int:
         """End every OAuth2 token (the next call with one gets 401)."""
@@ -338,6 +341,10 @@ class SapEmulator(ODataEmulator):
         count = len(self.csrf_sessions)
         self.csrf_sessions.clear()
         return count
+
+    def new_csrf_token(self) -> str:
+        """A fresh CSRF token (tests replace this to plant a recognisable one)."""
+        return f"{self._secrets.next64():016x}{self._secrets.next64():08x}=="
 
     def queue_message(
         self, severity: str, message: str, *, code: str = "FINCON/001", target: str = ""
@@ -365,12 +372,25 @@ class SapEmulator(ODataEmulator):
                 )
                 response.headers["Retry-After"] = str(int(wait))
                 return response
-        client = request.url.params.get("sap-client")
-        if client is not None and client != self.sap_client:
-            return httpx.Response(
-                401, headers={"Content-Type": "text/plain"}, content=b"Logon failed: client does not exist"
-            )
+        refused = self._check_client(request)
+        if refused is not None:
+            return refused
         return self._csrf(request, service)
+
+    def _check_client(self, request: httpx.Request) -> httpx.Response | None:
+        # SAP logs a request without sap-client on to the system's default client, which is
+        # rarely the one meant; the sandbox refuses it, so a client that forgets it is caught.
+        if self.sap_client is None:
+            return None
+        client = request.url.params.get("sap-client")
+        if client == self.sap_client:
+            return None
+        reason = "client does not exist" if client is not None else "no sap-client given"
+        return httpx.Response(
+            401,
+            headers={"Content-Type": "text/plain"},
+            content=f"Logon failed: {reason} (this system serves client {self.sap_client})".encode(),
+        )
 
     def _authenticate(self, request: httpx.Request) -> httpx.Response | None:
         if bearer_token(request) is not None:
@@ -398,8 +418,11 @@ class SapEmulator(ODataEmulator):
             content=b"<html><body>Logon failed</body></html>",
         )
 
+    def _cookie_name(self) -> str:
+        return _SESSION_COOKIE.format(client=self.sap_client or "000")
+
     def _session(self, request: httpx.Request) -> str | None:
-        cookie_name = _SESSION_COOKIE.format(client=self.sap_client)
+        cookie_name = self._cookie_name()
         cookies: str = request.headers.get("Cookie", "")
         for part in cookies.split(";"):
             name, _, value = part.strip().partition("=")
@@ -430,12 +453,10 @@ class SapEmulator(ODataEmulator):
             session = self._session(request)
             if session is None or session not in self.csrf_sessions:
                 session = f"{self._secrets.next64():016x}"
-                response.headers["Set-Cookie"] = (
-                    f"{_SESSION_COOKIE.format(client=self.sap_client)}={session}; path=/; HttpOnly"
-                )
+                response.headers["Set-Cookie"] = f"{self._cookie_name()}={session}; path=/; HttpOnly"
             token = self.csrf_sessions.get(session)
             if token is None:
-                token = f"{self._secrets.next64():016x}{self._secrets.next64():08x}=="
+                token = self.new_csrf_token()
                 self.csrf_sessions[session] = token
                 self.csrf_issued += 1
             response.headers["x-csrf-token"] = token

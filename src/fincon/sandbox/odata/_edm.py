@@ -16,7 +16,15 @@ from typing import Any
 
 from fincon.sandbox.odata._schema import EdmProperty
 
-__all__ = ["comparable", "decoder_for", "encoder_for", "format_key_literal", "parse_literal", "v2_date"]
+__all__ = [
+    "comparable",
+    "decoder_for",
+    "encoder_for",
+    "format_key_literal",
+    "parse_literal",
+    "same_value",
+    "v2_date",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _V2_DATE = re.compile(r"^/Date\((-?\d+)(?:([+-])(\d{1,4}))?\)/$")
@@ -71,10 +79,11 @@ def encoder_for(prop: EdmProperty, *, v4: bool, ieee754: bool = False) -> Callab
         return _duration
     if kind == "Edm.TimeOfDay":
         return lambda value: value.isoformat(timespec="seconds")
-    return _same
+    return same_value
 
 
-def _same(value: Any) -> Any:
+def same_value(value: Any) -> Any:
+    """The encoder of values written as they are stored (strings, booleans, ints)."""
     return value
 
 

@@ -40,6 +40,31 @@ class ODataEmulator(Emulator):
         )
         self.services: dict[str, ODataService] = {}
 
+    # ``fincon.sandbox.serve`` sets ``base_url`` to its loopback address when it starts serving.
+    # A served sandbox answers clients that list many thousands of entities, often again (as in
+    # benchmarks): its serialised entities are then cached, so the clients are measured rather
+    # than the emulator. In process (tests) the cache stays off unless asked for.
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._base_url = value
+        if value.startswith(("http://127.", "http://[::1]", "http://localhost")):
+            self.serving()
+
+    def serving(self) -> None:
+        """Called when a loopback server starts serving this emulator: turn the fragment caches
+        on (room for every seeded entity of the largest entity set, twice)."""
+        limit = max(
+            10_000,
+            2 * max((len(store) for s in self.services.values() for store in s.stores.values()), default=0),
+        )
+        for service in self.services.values():
+            if not service.fragment_limit:
+                service.fragment_limit = limit
+
     def add_service(
         self, root: str, metadata: bytes | str | Path, *, max_page_size: int = 1000, fragment_cache: int = 0
     ) -> ODataService:

@@ -29,10 +29,16 @@ import httpx
 
 from fincon.core.jsonenc import dumps as exact_dumps
 from fincon.sandbox._store import Record
-from fincon.sandbox.odata._edm import decoder_for, encoder_for, format_key_literal, parse_literal
+from fincon.sandbox.odata._edm import (
+    decoder_for,
+    encoder_for,
+    format_key_literal,
+    parse_literal,
+    same_value,
+)
 from fincon.sandbox.odata._errors import ODataError
 from fincon.sandbox.odata._filter import FilterError, compile_filter
-from fincon.sandbox.odata._schema import EntitySetSchema, EntityTypeSchema, ServiceSchema
+from fincon.sandbox.odata._schema import EntitySetSchema, EntityTypeSchema, Navigation, ServiceSchema
 from fincon.sandbox.odata._store import Entity, EntityStore
 
 __all__ = ["ODataService", "RequestContext"]
@@ -56,7 +62,11 @@ _V4_OPTIONS = frozenset(
     }
 )
 _KEY_SAFE = "'=,"
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-'=,]*\Z")  # what quote(..., safe=_KEY_SAFE) leaves as it is
 _MAX_PAGE = re.compile(r"odata\.maxpagesize=(\d+)")
+# Where a collection's serialised entities go in its encoded envelope (see ODataService.json).
+_ENTITIES = ["\x00fincon-entities\x00"]
+_ENTITIES_JSON = json.dumps(_ENTITIES).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,16 @@ class RequestContext:
         if self.v4 and not self.ieee754:
             return exact_dumps(data)
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """An entity type's serialisation plan: property names in metadata order, the properties
+    whose stored values need converting, and the navigation properties."""
+
+    names: tuple[str, ...]
+    converted: tuple[tuple[str, Callable[[Any], Any]], ...]
+    navigation: tuple[tuple[str, Navigation], ...]
 
 
 def _split_key(text: str) -> list[str]:
@@ -111,9 +131,11 @@ class ODataService:
             name: EntityStore(entity_set) for name, entity_set in schema.entity_sets.items()
         }
         self._encoders: dict[tuple[str, bool], list[tuple[str, Callable[[Any], Any]]]] = {}
+        self._shapes: dict[tuple[str, bool], _Shape] = {}
         self._decoders: dict[str, dict[str, Callable[[Any], Any]]] = {}
-        self._fragments: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._fragment_limit = fragment_cache
+        self._fragments: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        #: How many serialised entities the fragment cache keeps (0: off).
+        self.fragment_limit = fragment_cache
         self._skip_memo: OrderedDict[tuple[Any, ...], str] = OrderedDict()
         #: Asked once per collection page with the entity set's name and whether the request
         #: continues a listing ($skip or $skiptoken); True answers with a deliberate paging bug:
@@ -276,10 +298,21 @@ class ODataService:
         return self.json(ctx, body)
 
     def json(
-        self, ctx: RequestContext, body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+        self,
+        ctx: RequestContext,
+        body: Any,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        entities: list[bytes] | None = None,
     ) -> httpx.Response:
-        """A JSON response in the service's dialect (``odata.metadata=minimal`` for V4)."""
+        """A JSON response in the service's dialect (``odata.metadata=minimal`` for V4).
+
+        ``entities``: serialised entities that take the place of the ``_ENTITIES`` marker list.
+        """
         content = ctx.encode(body)
+        if entities is not None:
+            before, _, after = content.partition(_ENTITIES_JSON)
+            content = b"".join((before, b"[", b",".join(entities), b"]", after))
         content_type = "application/json"
         if self.v4:
             content_type += ";odata.metadata=minimal" + (";IEEE754Compatible=true" if ctx.ieee754 else "")
@@ -382,14 +415,14 @@ class ODataService:
         order = query.get("$orderby")
         if order and store.key_ordered and order == [(name, False) for name in store.keys]:
             order = None  # the store is already in that order: no sort, id skiptokens
+        # A $top this page reaches ends the answer, so nothing after it needs looking at.
+        capped = top is not None and top <= page_size
         records, more = self._slice(
-            store, where, order, skip, token, limit, request.url.params.get("$filter")
+            store, where, order, skip, token, limit, request.url.params.get("$filter"), capped
         )
         if top is not None and len(records) >= top:
             more = False
-        entities = [
-            self.entity(ctx, entity_set, record, query["$select"], query["$expand"]) for record in records
-        ]
+        entities = self._entities(ctx, entity_set, records, query["$select"], query["$expand"])
         next_link = None
         if more and records:
             last = records[-1].id if not order else f"@{self._position(token, skip) + len(records)}"
@@ -403,16 +436,49 @@ class ODataService:
             body: dict[str, Any] = {"@odata.context": f"{ctx.origin}{self.root}/$metadata#{entity_set.name}"}
             if total is not None:
                 body["@odata.count"] = total
-            body["value"] = entities
+            body["value"] = _ENTITIES
             if next_link:
                 body["@odata.nextLink"] = next_link
-            return self.json(ctx, body, headers=headers)
-        results: dict[str, Any] = {"results": entities}
+            return self.json(ctx, body, headers=headers, entities=entities)
+        results: dict[str, Any] = {"results": _ENTITIES}
         if total is not None:
             results["__count"] = str(total)
         if next_link:
             results["__next"] = next_link
-        return self.json(ctx, {"d": results}, headers=headers)
+        return self.json(ctx, {"d": results}, headers=headers, entities=entities)
+
+    def _entities(
+        self,
+        ctx: RequestContext,
+        entity_set: EntitySetSchema,
+        records: list[Record[Entity]],
+        select: tuple[str, ...] | None,
+        expand: Mapping[str, Any],
+    ) -> list[bytes]:
+        """The page's entities, serialised; served from the fragment cache when it is on.
+
+        A cached entity is keyed by its record's id and ``updated_at`` (a write to it makes a
+        new key) and the request's shape; one with expanded navigation also embeds other
+        entities, so it is only reused while no store of the service has been written since.
+        """
+        if not self.fragment_limit:
+            return [ctx.encode(self.entity(ctx, entity_set, record, select, expand)) for record in records]
+        shape = (ctx, select, repr(expand) if expand else "")
+        stamp = max(store.version for store in self.stores.values()) if expand else 0
+        cache = self._fragments
+        out: list[bytes] = []
+        for record in records:
+            key = (entity_set.name, record.id, record.updated_at, shape)
+            cached = cache.get(key)
+            if cached is not None and cached[0] == stamp:
+                out.append(cached[1])
+                continue
+            encoded = ctx.encode(self.entity(ctx, entity_set, record, select, expand))
+            cache[key] = (stamp, encoded)
+            if len(cache) > self.fragment_limit:
+                cache.popitem(last=False)
+            out.append(encoded)
+        return out
 
     @staticmethod
     def _position(token: str | None, skip: int) -> int:
@@ -427,6 +493,7 @@ class ODataService:
         token: str | None,
         limit: int,
         filter_text: str | None = None,
+        capped: bool = False,
     ) -> tuple[list[Record[Entity]], bool]:
         if order:
             records = list(store.iter(where))
@@ -438,18 +505,18 @@ class ODataService:
         if token is not None:
             if store.collection.index_of(token) is None:
                 raise ODataError(400, "INVALID_SKIPTOKEN", f"Invalid $skiptoken '{token}'")
-            page = store.collection.page(limit, after=token, where=condition)
+            page = store.collection.page(limit, after=token, where=condition, lookahead=not capped)
         elif condition is not None and skip:
             # A filtered $skip cannot be counted without reading every match before it; the
             # position reached by the previous window is remembered, so paging stays linear.
             memo_key = (store.schema.name, filter_text, skip, store.collection.changes)
             after = self._skip_memo.get(memo_key)
             if after is not None:
-                page = store.collection.page(limit, after=after, where=condition)
+                page = store.collection.page(limit, after=after, where=condition, lookahead=not capped)
             else:
-                page = store.collection.page(limit, offset=skip, where=condition)
+                page = store.collection.page(limit, offset=skip, where=condition, lookahead=not capped)
         else:
-            page = store.collection.page(limit, offset=skip or None, where=condition)
+            page = store.collection.page(limit, offset=skip or None, where=condition, lookahead=not capped)
         if condition is not None and page.items and token is None:
             end = (store.schema.name, filter_text, skip + len(page.items), store.collection.changes)
             self._skip_memo[end] = page.items[-1].id
@@ -549,7 +616,9 @@ class ODataService:
                 f"{name}={format_key_literal(properties[name], entity.get(name), v4=self.v4)}"
                 for name in keys
             )
-        return f"{ctx.origin}{self.root}/{entity_set.name}({quote(predicate, safe=_KEY_SAFE)})"
+        if not _PLAIN_KEY.match(predicate):
+            predicate = quote(predicate, safe=_KEY_SAFE)
+        return f"{ctx.origin}{self.root}/{entity_set.name}({predicate})"
 
     def _encoders_for(
         self, entity_type: EntityTypeSchema, ieee754: bool
@@ -564,6 +633,20 @@ class ODataService:
             self._encoders[cache_key] = encoders
         return encoders
 
+    def _shape(self, entity_type: EntityTypeSchema, ieee754: bool) -> _Shape:
+        """How entities of ``entity_type`` are written, worked out once per type."""
+        cache_key = (entity_type.qualified_name, ieee754)
+        shape = self._shapes.get(cache_key)
+        if shape is None:
+            encoders = self._encoders_for(entity_type, ieee754)
+            shape = _Shape(
+                names=tuple(name for name, _ in encoders),
+                converted=tuple((name, encode) for name, encode in encoders if encode is not same_value),
+                navigation=tuple(entity_type.navigation.items()),
+            )
+            self._shapes[cache_key] = shape
+        return shape
+
     def entity(
         self,
         ctx: RequestContext,
@@ -572,13 +655,7 @@ class ODataService:
         select: tuple[str, ...] | None = None,
         expand: Mapping[str, Any] | None = None,
     ) -> Any:
-        """``record`` in the wire format of the service's version (cached when nothing is expanded)."""
-        cache_key = None
-        if self._fragment_limit and not expand:
-            cache_key = (entity_set.name, record.id, record.updated_at, ctx, select)
-            cached = self._fragments.get(cache_key)
-            if cached is not None:
-                return cached
+        """``record`` in the wire format of the service's version."""
         data = record.data
         uri = self.entity_uri(ctx, entity_set, data)
         etag = self.etag(record)
@@ -588,12 +665,20 @@ class ODataService:
         else:
             out["__metadata"] = {"id": uri, "uri": uri, "type": entity_set.type.qualified_name, "etag": etag}
         chosen = None if select is None else frozenset(select) | frozenset(entity_set.type.keys)
-        for name, encode in self._encoders_for(entity_set.type, ctx.ieee754):
-            if chosen is not None and name not in chosen:
-                continue
-            value = data.get(name)
-            out[name] = None if value is None else encode(value)
-        for nav_name, navigation in entity_set.type.navigation.items():
+        shape = self._shape(entity_set.type, ctx.ieee754)
+        if chosen is None:
+            # Every property in metadata order, then the few that need converting in place.
+            out.update(zip(shape.names, map(data.get, shape.names), strict=True))
+            for name, encode in shape.converted:
+                value = out[name]
+                if value is not None:
+                    out[name] = encode(value)
+        else:
+            for name, encode in self._encoders_for(entity_set.type, ctx.ieee754):
+                if name in chosen:
+                    value = data.get(name)
+                    out[name] = None if value is None else encode(value)
+        for nav_name, navigation in shape.navigation:
             if expand and nav_name in expand:
                 target_set, related = self.related(entity_set, record, nav_name)
                 items = [self.entity(ctx, target_set, item, None, expand[nav_name]) for item in related]
@@ -603,10 +688,6 @@ class ODataService:
                     out[nav_name] = items[0] if items else None
             elif not self.v4 and (chosen is None or nav_name in chosen):
                 out[nav_name] = {"__deferred": {"uri": f"{uri}/{nav_name}"}}
-        if cache_key is not None:
-            self._fragments[cache_key] = out
-            if len(self._fragments) > self._fragment_limit:
-                self._fragments.popitem(last=False)
         return out
 
     # -- writing ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the key itself); created ones through a map kept here.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,10 @@ __all__ = ["Entity", "EntityStore", "key_string"]
 
 Entity = dict[str, Any]
 """One entity: property name -> stored value (see :mod:`fincon.sandbox.odata._edm`)."""
+
+# One increasing count of writes shared by every store: the highest ``version`` of a service's
+# stores changes whenever anything in the service is written (or a store is replaced).
+_WRITES = itertools.count(1)
 
 
 def key_string(values: Iterable[Any]) -> str:
@@ -75,6 +80,9 @@ class EntityStore:
         self._assign_keys = assign_keys
         self._created_keys: dict[str, str] = {}  # key string -> internal id, for created entities
         self._created: list[str] = []
+        #: Bumped by every write (from a count shared by all stores): serialised entities that
+        #: embed entities of this store are stale once it moves.
+        self.version = next(_WRITES)
 
     def __len__(self) -> int:
         return self.collection.count()
@@ -143,14 +151,17 @@ class EntityStore:
         if self.find(key) is not None:
             raise KeyError(key_string(key))
         record = self.collection.create(entity)
+        self.version = next(_WRITES)
         self._created_keys[key_string(key)] = record.id
         self._created.append(record.id)
         return record
 
     def update(self, record: Record[Entity], entity: Entity) -> Record[Entity]:
+        self.version = next(_WRITES)
         return self.collection.update(record.id, entity)
 
     def delete(self, record: Record[Entity]) -> None:
+        self.version = next(_WRITES)
         self.collection.delete(record.id)
         self._created_keys.pop(key_string(self.key_of(record.data)), None)
 

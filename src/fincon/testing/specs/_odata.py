@@ -327,14 +327,20 @@ class ODataContract:
             except ValueError as exc:
                 problems.append(Problem("/body", f"not valid JSON: {exc}"))
             else:
-                problems += self._response_body_problems(target, response.status_code, body, content_type)
+                many = target.many
+                if many and request.method.upper() == "POST" and response.status_code == 201:
+                    # A POST to a collection creates one entity, and 201 answers with that entity.
+                    many = False
+                problems += self._response_body_problems(
+                    target, response.status_code, body, content_type, many
+                )
         if problems:
             label = f"{request.method} {request.url.path} response {response.status_code}"
             raise SpecViolation(self.name, label, problems)
         return target
 
     def _response_body_problems(
-        self, target: Target, status: int, body: Any, content_type: str
+        self, target: Target, status: int, body: Any, content_type: str, many: bool | None
     ) -> list[Problem]:
         if status >= 400:
             return _error_problems(body, self.model.is_v4)
@@ -344,7 +350,7 @@ class ODataContract:
             ("ieee754compatible=true" in content_type.lower().replace(" ", "")) if self.model.is_v4 else None
         )
         require_keys = "$select" not in target.options
-        problems, _ = self._payload_problems(target.type, body, target.many, require_keys, ieee754)
+        problems, _ = self._payload_problems(target.type, body, many, require_keys, ieee754)
         return [Problem("/body" + problem.location, problem.reason) for problem in problems]
 
 
