@@ -9,7 +9,13 @@ loopback server (stripe-python sends plain http to any api_base it is given); ra
 ``httpx.Client.get`` + ``json.loads`` per page. fincon runs with ``proactive_limits=False``
 (the benchmark measures client cost, not Stripe's 100 req/s allowance).
 
-    python benchmarks/bench_stripe.py [--invoices 100000]
+    python benchmarks/bench_stripe.py [--invoices 100000] [--rounds 3]
+
+With several rounds the clients alternate (raw, fincon, stripe, raw, ...) and each figure is
+the median of its rounds, so a burst of other work on a shared machine hits all three alike.
+fincon prefetches (its default for Stripe): the next page is fetched while the current one
+is mapped, in a second thread; raw and stripe fetch page after page. ``fincon_sequential``
+is fincon with ``prefetch=False``, to show what the prefetch is worth in the same run.
 
 Goals (issue 8): fincon at least 10x faster than stripe, within 1.5x of raw, with lower
 peak memory than stripe.
@@ -19,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -32,11 +40,12 @@ def _child(mode: str, base_url: str, api_key: str, count: int) -> dict[str, floa
     started = time.perf_counter()
     cpu = time.process_time()
     seen = 0
-    if mode == "fincon":
+    if mode in ("fincon", "fincon_sequential"):
         import fincon
 
+        prefetch = mode == "fincon"
         with fincon.connect("stripe", api_key=api_key, base_url=base_url, proactive_limits=False) as client:
-            for invoice in client.invoices.list(page_size=100):
+            for invoice in client.invoices.list(page_size=100, prefetch=prefetch):
                 seen += 1
                 assert invoice.total is not None
     elif mode == "stripe":
@@ -86,12 +95,24 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
+    load_before = os.getloadavg()
+    modes = ("raw", "fincon", "fincon_sequential", "stripe")
+    rounds: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     with sandbox_server("stripe", size=args.invoices) as server:
         base_url, api_key = server["base_url"], server["credentials"]["api_key"]
         _run("raw", base_url, api_key, args.invoices)  # warm the server's caches and code paths
-        results = {mode: _run(mode, base_url, api_key, args.invoices) for mode in ("raw", "fincon", "stripe")}
+        for _ in range(args.rounds):
+            for mode in modes:
+                rounds[mode].append(_run(mode, base_url, api_key, args.invoices))
+    load_after = os.getloadavg()
+    results = {
+        mode: {key: statistics.median(result[key] for result in rounds[mode]) for key in rounds[mode][0]}
+        for mode in modes
+    }
     raw, ours, theirs = results["raw"], results["fincon"], results["stripe"]
+    sequential = results["fincon_sequential"]
     rows = []
     for mode, result in results.items():
         rows.append((f"{mode} wall", result["seconds"], "s"))
@@ -102,9 +123,14 @@ def main() -> None:
         "fincon_over_raw_wall": round(ours["seconds"] / raw["seconds"], 2),
         "stripe_over_fincon_cpu": round(theirs["cpu_seconds"] / ours["cpu_seconds"], 2),
         "fincon_over_raw_cpu": round(ours["cpu_seconds"] / raw["cpu_seconds"], 2),
+        "sequential_over_prefetch_wall": round(sequential["seconds"] / ours["seconds"], 2),
+    }
+    loads = {
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
     }
     report(f"listing {args.invoices} Stripe invoices from a loopback sandbox server", rows,
-           {"invoices": args.invoices, **ratios})  # fmt: skip
+           {"invoices": args.invoices, "rounds": args.rounds, **ratios, **loads})  # fmt: skip
     print(
         f"stripe / fincon = {ratios['stripe_over_fincon_wall']}x wall (goal >= 10x); "
         f"fincon / raw = {ratios['fincon_over_raw_wall']}x wall (goal <= 1.5x); "

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from fincon.models import Customer, Invoice, LineItem, Money, Ref
+from fincon.models import Customer, Invoice, LineItem, Money, Payment, Ref
 from fincon.testing.conformance import ConformanceSuite
 
 
@@ -31,6 +31,10 @@ class TestStripeConformance(ConformanceSuite):
                 total=Money(Decimal("119.00"), "USD"),
                 lines=[LineItem(description="Audit support", amount=Money(Decimal("119.00"), "USD"))],
             )
+        if resource == "payment":
+            return Payment(
+                amount=Money(Decimal("64.00"), "EUR"), customer=Ref(id="cus_0000000002"), reference="CONF-PAY"
+            )
         return None
 
     def stored_matching(self, emulator: Any, resource: str, record: Any) -> int:
@@ -43,6 +47,8 @@ class TestStripeConformance(ConformanceSuite):
         return sum(1 for stored in emulator.invoices if stored.data.get("description") == record.memo)
 
     def sample_changes(self, resource: str) -> Mapping[str, Any]:
+        if resource == "invoice":
+            return {"memo": "CONF-0001 reviewed"}  # the draft new_record created
         return {"email": "billing@conformance.example"}
 
     def feed_cursor_cycle(self, emulator: Any) -> None:

@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stripe_testkit import fixtures
 
 import fincon
-from fincon.connectors.stripe._amounts import minor_to_decimal, stripe_exponent, to_minor
+from fincon.connectors.stripe._amounts import date_of, minor_to_decimal, stripe_exponent, to_minor
 from fincon.connectors.stripe.mapping import MAPPERS, PayoutMapper, balance_entries
 from fincon.models import Customer, Direction, Invoice, Money
 
@@ -173,3 +175,9 @@ def test_stripe_currency_quirks_and_refusals() -> None:
         minor_to_decimal(Decimal("10.5"), "usd")  # a fractional minor unit is not a Stripe amount
     with pytest.raises(ValueError):
         minor_to_decimal(True, "usd")
+
+
+@given(st.integers(min_value=-62_135_596_800, max_value=253_402_300_799))
+def test_date_of_is_the_utc_date_of_any_timestamp(timestamp: int) -> None:
+    assert date_of(timestamp) == datetime.fromtimestamp(timestamp, tz=timezone.utc).date()
+    assert date_of(Decimal(timestamp)) == date_of(timestamp)

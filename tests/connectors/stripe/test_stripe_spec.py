@@ -14,7 +14,7 @@ import fincon
 from fincon.connectors.stripe.sandbox import StripeEmulator
 from fincon.core.clock import FakeClock
 from fincon.errors import FinconError
-from fincon.models import Address, Customer, Invoice, LineItem, Money, Ref
+from fincon.models import Address, Customer, Invoice, LineItem, Money, Payment, Ref
 from fincon.sandbox import SandboxTransport
 from fincon.testing.specs import OpenAPIContract, SpecCheckingTransport, require_spec
 
@@ -138,3 +138,53 @@ def test_error_answers_validate_as_stripe_errors(contract: OpenAPIContract) -> N
         assert client.get("/v1/customers/cus_nope", headers=headers).status_code == 404
         assert client.get("/v1/customers", params={"limit": 500}, headers=headers).status_code == 400
     assert checking.responses_checked == 3
+
+
+def test_new_routes_validate_both_ways(contract: OpenAPIContract) -> None:
+    """ending_before, invoice and PaymentIntent search, PaymentIntent create and confirm,
+    draft invoice update and delete, and a connected account's requests."""
+    connector, checking, emulator = _checked(contract)
+    with connector as stripe:
+        stripe.native.search_page("invoices", "status:'open' AND total>1000", limit=5)
+        stripe.native.search_page("payment_intents", "customer:'cus_0000000002' OR amount<=5000", limit=5)
+        stripe.native.search_page("invoices", "-currency:'usd'", limit=2, page="MTA=")
+        created = stripe.payments.create(
+            Payment(amount=Money(Decimal("19.99"), "USD"), customer=Ref(id="cus_0000000001"), method="card"),
+            idempotency_key="spec-pay-1",
+        )
+        stripe.native.confirm_payment(str(created.id), payment_method="pm_card_visa")
+        draft = stripe.invoices.create(
+            Invoice(
+                customer=Ref(id="cus_0000000003"),
+                currency="USD",
+                lines=[LineItem(description="Spec line", amount=Money(Decimal("10.00"), "USD"))],
+            )
+        )
+        stripe.invoices.update(
+            str(draft.id), {"memo": "spec", "due_date": date(2026, 6, 30), "external_id": "e-1"}
+        )
+        stripe.invoices.delete(str(draft.id))
+    with fincon.connect(
+        "stripe",
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        transport=checking,
+        clock=emulator.clock,
+        share_limits=False,
+        stripe_account="acct_1SpecConnected01",
+    ) as shop:
+        shop.check()
+        list(shop.customers.list(page_size=5, max_pages=2))
+    with httpx.Client(
+        transport=checking,
+        base_url=emulator.base_url,
+        headers={"Authorization": f"Bearer {emulator.api_key}"},
+    ) as client:
+        assert (
+            client.get("/v1/invoices", params={"limit": 3, "ending_before": "in_0000000010"}).status_code
+            == 200
+        )
+        assert client.get("/v1/payment_intents", params={"ending_before": "pi_0000000004"}).status_code == 200
+    checking.assert_clean()
+    assert checking.requests_checked >= 17
+    assert checking.responses_checked == checking.requests_checked

@@ -17,6 +17,7 @@ from typing import Any
 from fincon.models import CURRENCY_EXPONENTS
 
 __all__ = [
+    "EXACT_MINOR",
     "STRIPE_EXPONENT_OVERRIDES",
     "from_timestamp",
     "minor_to_decimal",
@@ -30,6 +31,8 @@ STRIPE_EXPONENT_OVERRIDES = {"ISK": 2, "MGA": 0}
 
 # Wide enough for any amount Stripe can send; a rounding would raise, never pass silently.
 _EXACT = Context(prec=60, traps=[Inexact, Rounded, InvalidOperation])
+#: The context minor units are scaled in (exact or an error, never rounded).
+EXACT_MINOR = _EXACT
 
 
 @lru_cache(maxsize=256)
@@ -88,8 +91,13 @@ def from_timestamp(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=timezone.utc)
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def date_of(value: Any) -> date | None:
     """The UTC calendar date of a Unix timestamp."""
+    if type(value) is int:  # the common case, without building a datetime: whole days since 1970
+        return date.fromordinal(_EPOCH_ORDINAL + value // 86_400)
     moment = from_timestamp(value)
     return None if moment is None else moment.date()
 

@@ -31,18 +31,19 @@ from fincon.connectors.stripe.mapping import (
     customer_create_params,
     invoice_create_params,
     invoice_item_params,
+    payment_intent_create_params,
 )
 from fincon.core.connector import ConnectorCore, ConnectorSettings, Identity
 from fincon.core.flow import Flow
 from fincon.core.mapping import map_payloads
 from fincon.core.pagination import CursorPagination, State
 from fincon.core.ratelimit import RateLimit
-from fincon.core.resources import ListQuery, ResourceHandler
+from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.responses import parse_json
 from fincon.core.rest import RestResource
 from fincon.core.transport import AuditInfo, Call
-from fincon.errors import ConfigError, FinconError, NotFound, ValidationError
-from fincon.models import Balance, Customer, Invoice, Money
+from fincon.errors import ConfigError, Conflict, FinconError, NotFound, ValidationError
+from fincon.models import Balance, Customer, Invoice, Money, Payment
 
 __all__ = ["DEFAULT_API_VERSION", "StripeConnector", "StripeSettings"]
 
@@ -111,6 +112,9 @@ class StripeResource(RestResource[Any]):
     strategy = CursorPagination()
     default_page_size = 100
     max_page_size = 100
+    # The next page is fetched while this one is mapped: a listing holds two pages, and the
+    # server's time overlaps ours instead of adding to it.
+    prefetch = True
     #: Objects never change after creation, so ``updated_since`` can mean ``created[gte]``.
     immutable: ClassVar[bool] = False
     list_expand: ClassVar[tuple[str, ...]] = ()
@@ -139,6 +143,11 @@ class StripeResource(RestResource[Any]):
         return params
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[Any], State | None]]:
+        page = yield from self.fetch_page(query, state)
+        return self.map_page(query, page), page.next_state
+
+    def fetch_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
+        """One page's Stripe objects (completed) and the next state; mapped apart by :meth:`map_page`."""
         params = self.list_params(query, state)
         response = yield from self.requestor.call(
             Call("GET", self.path, params=params, audit=AuditInfo("read", self.name))
@@ -146,8 +155,10 @@ class StripeResource(RestResource[Any]):
         body = parse_json(response, system=self.system)
         payloads = self.items_of(body)
         payloads = yield from self.complete(payloads)
-        records = map_payloads(self.mapper, payloads, system=self.system, resource=self.name)
-        return records, self.strategy.next_state(state, body, payloads)
+        return FetchedPage(payloads, self.strategy.next_state(state, body, payloads))
+
+    def map_page(self, query: ListQuery, page: FetchedPage) -> list[Any]:
+        return map_payloads(self.mapper, page.items, system=self.system, resource=self.name)
 
     def complete(self, payloads: list[Any]) -> Flow[list[Any]]:
         """Fetch what a page left out (invoice lines beyond the first ten); none by default."""
@@ -196,12 +207,12 @@ class Customers(StripeResource):
 
 
 class Invoices(StripeResource):
-    """``/v1/invoices``: list, get, create as a draft (lines become invoice items)."""
+    """``/v1/invoices``: list, get, create as a draft (lines become invoice items); update and
+    delete drafts."""
 
     name = "invoice"
     path = "/v1/invoices"
     mapper = InvoiceMapper()
-    unsupported = frozenset({"update", "delete"})
     filter_params: ClassVar[Mapping[str, str]] = {
         **StripeResource.filter_params,
         "customer": "customer",
@@ -278,6 +289,47 @@ class Invoices(StripeResource):
             )
         return created  # type: ignore[no-any-return]
 
+    def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[Invoice]:
+        """Change a draft invoice; a finalized one is refused (:class:`~fincon.errors.Conflict`)."""
+        params = self.mapper.changes_payload(changes)  # Unsupported fields fail before anything is sent
+        yield from self._require_draft(id, "update")
+        response = yield from self.requestor.call(
+            form_call(
+                self.item_url(id),
+                params,
+                idempotency_key=idempotency_key,
+                audit=AuditInfo("update", self.name, record_id=id),
+            )
+        )
+        body = parse_json(response, system=self.system)
+        completed = yield from self.complete([body])
+        updated: Invoice = map_payloads(self.mapper, completed, system=self.system, resource=self.name)[0]
+        return updated
+
+    def delete(self, id: str) -> Flow[None]:
+        """Delete a draft invoice; a finalized one is refused (void it through ``native``)."""
+        yield from self._require_draft(id, "delete")
+        yield from self.requestor.call(
+            Call("DELETE", self.item_url(id), audit=AuditInfo("delete", self.name, record_id=id))
+        )
+
+    def _require_draft(self, id: str, operation: str) -> Flow[None]:
+        # Stripe itself still lets a finalized invoice's description and metadata change;
+        # fincon changes only drafts, so a sent invoice never differs from what was sent.
+        response = yield from self.requestor.call(
+            Call("GET", self.item_url(id), audit=AuditInfo("read", self.name, record_id=id))
+        )
+        status = parse_json(response, system=self.system).get("status")
+        if status != "draft":
+            hint = "; void it with native.void_invoice" if operation == "delete" else ""
+            raise Conflict(
+                f"stripe invoice {id} is {status}, not a draft: only draft invoices can be "
+                f"{operation}d{hint}",
+                system=self.system,
+                code="invoice_not_draft",
+                details={"id": id, "status": status, "operation": operation},
+            )
+
     @staticmethod
     def _check_totals(record: Invoice) -> None:
         if record.total is None or not record.lines or record.tax is not None:
@@ -303,8 +355,30 @@ class Payments(StripeResource):
     mapper = PaymentMapper()
     list_expand = ("data.latest_charge",)
     get_expand = ("latest_charge",)
-    unsupported = frozenset({"create", "update", "delete"})
+    unsupported = frozenset({"update", "delete"})
     filter_params: ClassVar[Mapping[str, str]] = {**StripeResource.filter_params, "customer": "customer"}
+
+    def create(self, record: Payment, idempotency_key: str | None) -> Flow[Payment]:
+        """Create a PaymentIntent asking the customer to pay (a ``pending`` payment).
+
+        One ``Idempotency-Key`` (yours, or one fixed before the first attempt) covers every
+        retry, so a lost answer never creates a second PaymentIntent.
+        """
+        try:
+            params = payment_intent_create_params(record)
+        except ValueError as exc:
+            raise ValidationError(f"payment.{exc}", field="payment", system=self.system) from None
+        response = yield from self.requestor.call(
+            form_call(
+                self.path,
+                {**params, "expand": list(self.get_expand)},
+                idempotency_key=idempotency_key,
+                audit=AuditInfo(
+                    "create", self.name, amount=record.amount.amount, currency=record.amount.currency
+                ),
+            )
+        )
+        return self._one(response)  # type: ignore[no-any-return]
 
 
 class BankTransactions(StripeResource):

@@ -24,10 +24,12 @@ from decimal import Decimal
 from typing import Any
 
 from fincon.connectors.stripe._amounts import (
+    EXACT_MINOR,
     date_of,
     from_timestamp,
     minor_decimal_text,
     minor_to_decimal,
+    stripe_exponent,
     to_minor,
     to_timestamp,
 )
@@ -54,6 +56,7 @@ __all__ = [
     "customer_create_params",
     "invoice_create_params",
     "invoice_item_params",
+    "payment_intent_create_params",
 ]
 
 SYSTEM = "stripe"
@@ -65,7 +68,17 @@ JSON = dict[str, Any]
 def _money(minor: Any, currency: str) -> JSON | None:
     if minor is None:
         return None
+    if type(minor) is int:  # what Stripe sends: exact by construction, checked by _EXACT's traps
+        return {
+            "amount": Decimal(minor).scaleb(-stripe_exponent(currency), EXACT_MINOR),
+            "currency": currency,
+        }
     return {"amount": minor_to_decimal(minor, currency), "currency": currency}
+
+
+def _is_mapping(value: Any) -> bool:
+    # JSON objects are dicts: answer those without the ABC machinery (a hot path per line).
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _value(value: Any) -> Any:
@@ -74,7 +87,9 @@ def _value(value: Any) -> Any:
 
 def _id_of(value: Any) -> str | None:
     """An expandable field: an id string, or the expanded object."""
-    if isinstance(value, Mapping):
+    if type(value) is str:
+        return value
+    if _is_mapping(value):
         found = value.get("id")
         return None if found is None else str(found)
     return None if value is None else str(value)
@@ -201,19 +216,23 @@ def customer_create_params(record: Customer) -> JSON:
 
 
 def _line(line: Mapping[str, Any], currency: str, number: int) -> JSON:
-    price = line.get("price") if isinstance(line.get("price"), Mapping) else None
-    unit = price.get("unit_amount_decimal") if price else line.get("unit_amount_excluding_tax")
-    amount = line.get("amount_excluding_tax")
-    taxes = line.get("tax_amounts") or []
-    quantity = line.get("quantity")
+    get = line.get
+    price = get("price")
+    if not _is_mapping(price):
+        price = None
+    unit = price.get("unit_amount_decimal") if price else get("unit_amount_excluding_tax")
+    amount = get("amount_excluding_tax")
+    taxes = get("tax_amounts")
+    quantity = get("quantity")
+    product = price.get("product") if price else None
     return {
-        "id": line.get("id"),
+        "id": get("id"),
         "line_number": number,
-        "description": line.get("description"),
-        "item": {"id": _id_of(price.get("product"))} if price and price.get("product") else None,
+        "description": get("description"),
+        "item": {"id": _id_of(product)} if product else None,
         "quantity": None if quantity is None else Decimal(quantity),
         "unit_price": None if unit is None else _money(unit, currency),
-        "amount": _money(line.get("amount") if amount is None else amount, currency),
+        "amount": _money(get("amount") if amount is None else amount, currency),
         "tax_amount": _money(sum(int(tax["amount"]) for tax in taxes), currency) if taxes else None,
     }
 
@@ -313,8 +332,31 @@ class InvoiceMapper:
         return _drop_none(payload)
 
     def changes_payload(self, changes: Mapping[str, Any]) -> JSON:
-        """Invoices are changed through ``native`` (finalize, void), not field updates."""
-        raise Unsupported("stripe invoices are not updated field by field", system=SYSTEM, operation="update")
+        """``POST /v1/invoices/{id}`` parameters for canonical changes to a draft invoice.
+
+        ``memo``, ``due_date`` (``None`` goes back to charging automatically) and
+        ``external_id`` change; amounts, lines, the customer and the currency follow from
+        invoice items or are fixed at creation, so they are :class:`Unsupported` here.
+        """
+        payload: JSON = {}
+        for name, value in changes.items():
+            if name == "memo":
+                payload["description"] = value  # None unsets (sent as an empty string)
+            elif name == "due_date":
+                if value is None:
+                    payload["collection_method"] = "charge_automatically"
+                else:
+                    payload["collection_method"] = "send_invoice"
+                    payload["due_date"] = to_timestamp(value)
+            elif name == "external_id":
+                payload["metadata"] = {"external_id": value}
+            else:
+                raise Unsupported(
+                    f"stripe cannot change an invoice's {name} (lines and amounts come from invoice items)",
+                    system=SYSTEM,
+                    operation="invoice.update",
+                )
+        return payload
 
 
 def invoice_create_params(record: Invoice) -> JSON:
@@ -380,6 +422,13 @@ _PAYMENT_METHODS = {
     "sepa_debit": "sepa_direct_debit",
     "bacs_debit": "bacs",
     "customer_balance": "other",
+}
+#: Canonical method -> the payment method type a new PaymentIntent accepts.
+_CREATE_METHOD_TYPES = {
+    "card": "card",
+    "ach": "us_bank_account",
+    "sepa_direct_debit": "sepa_debit",
+    "bacs": "bacs_debit",
 }
 
 
@@ -454,8 +503,44 @@ class PaymentMapper:
         )
 
     def changes_payload(self, changes: Mapping[str, Any]) -> JSON:
-        """Payments are read-only through the canonical protocol."""
-        raise Unsupported("stripe payments are read-only here", system=SYSTEM, operation="payment.update")
+        """Payments are not updated through the canonical protocol."""
+        raise Unsupported("stripe payments are not updated here", system=SYSTEM, operation="payment.update")
+
+
+def payment_intent_create_params(record: Payment) -> JSON:
+    """``POST /v1/payment_intents`` parameters asking ``record.customer`` to pay ``record.amount``.
+
+    The PaymentIntent starts as ``requires_payment_method`` (a ``pending`` payment); what
+    Stripe decides itself (the date, the status, invoice allocations) is refused rather
+    than silently dropped. Raises ``ValueError`` naming the field.
+    """
+    if record.allocations:
+        raise ValueError("allocations: Stripe links a payment to an invoice when the invoice is paid")
+    if record.date is not None:
+        raise ValueError("date: Stripe dates a PaymentIntent when it is created; leave it out")
+    status = _value(record.status)
+    if status not in (None, "pending"):
+        raise ValueError(f"status: a new PaymentIntent is pending, not {status}")
+    currency = record.amount.currency
+    minor = to_minor(record.amount.amount, currency, field="amount")
+    if minor <= 0:
+        raise ValueError("amount: a PaymentIntent asks for a positive amount")
+    params: JSON = {"amount": minor, "currency": currency.lower()}
+    if record.customer is not None:
+        if not record.customer.id:
+            raise ValueError("customer.id: a Stripe customer is named by its id")
+        params["customer"] = record.customer.id
+    method = _value(record.method)
+    if method is not None:
+        method_type = _CREATE_METHOD_TYPES.get(method)
+        if method_type is None:
+            raise ValueError(f"method: Stripe has no payment method type for {method!r}")
+        params["payment_method_types"] = [method_type]
+    if record.reference is not None:
+        params["description"] = record.reference
+    if record.external_id is not None:
+        params["metadata"] = {"external_id": record.external_id}
+    return params
 
 
 # Balance transactions and payouts -----------------------------------------------------------

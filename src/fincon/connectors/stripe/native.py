@@ -4,6 +4,7 @@ Every method returns what ``run`` returns: the value for a sync connector, an aw
 an async one (``await stripe.native.finalize_invoice(...)``).
 
 - invoices: :meth:`StripeNative.finalize_invoice`, :meth:`StripeNative.void_invoice`;
+- payments: :meth:`StripeNative.confirm_payment`;
 - search (``/v1/<object>/search``, paged by ``next_page``): :meth:`StripeNative.search_page`;
 - payouts, as bank transactions of the Stripe balance: :meth:`StripeNative.payouts_page`,
   :meth:`StripeNative.get_payout`;
@@ -37,6 +38,8 @@ SEARCHABLE = {
     "invoices": ("/v1/invoices/search", "invoice"),
     "payment_intents": ("/v1/payment_intents/search", "payment"),
 }
+#: Expansions a search needs for exact records (a payment's refunds live on its charge).
+_SEARCH_EXPAND = {"payment_intents": ["data.latest_charge"]}
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,35 @@ class StripeNative:
         body = parse_json(response, system="stripe")
         return map_payloads(MAPPERS["invoice"], [body], system="stripe", resource="invoice")[0]
 
+    # -- payments ------------------------------------------------------------------------
+
+    def confirm_payment(
+        self, payment_id: str, *, payment_method: str | None = None, idempotency_key: str | None = None
+    ) -> Any:
+        """Confirm a PaymentIntent (``POST /v1/payment_intents/{id}/confirm``); returns the ``Payment``.
+
+        ``payment_method`` is a ``pm_...`` id (Stripe's test ids such as ``pm_card_visa`` work
+        in test mode); one idempotency key covers every retry, so the customer is charged once.
+        """
+        return self._run(self._confirm_flow(payment_id, payment_method, idempotency_key))
+
+    def _confirm_flow(self, payment_id: str, payment_method: str | None, key: str | None) -> Flow[Any]:
+        if not isinstance(payment_id, str) or not payment_id:
+            raise ValidationError("a payment intent id is a non-empty string", field="id", system="stripe")
+        params: dict[str, Any] = {"expand": ["latest_charge"]}
+        if payment_method is not None:
+            params["payment_method"] = payment_method
+        response = yield from self._core.requestor.call(
+            form_call(
+                f"/v1/payment_intents/{quote(payment_id, safe='')}/confirm",
+                params,
+                idempotency_key=key,
+                audit=AuditInfo("confirm", "payment", record_id=payment_id),
+            )
+        )
+        body = parse_json(response, system="stripe")
+        return map_payloads(MAPPERS["payment"], [body], system="stripe", resource="payment")[0]
+
     # -- search --------------------------------------------------------------------------
 
     def search_page(self, objects: str, query: str, *, page: str | None = None, limit: int = 100) -> Any:
@@ -120,11 +152,16 @@ class StripeNative:
         params: dict[str, Any] = {"query": query, "limit": limit}
         if page is not None:
             params["page"] = page
+        if objects in _SEARCH_EXPAND:
+            params["expand[]"] = _SEARCH_EXPAND[objects]
         response = yield from self._core.requestor.call(
             Call("GET", path, params=params, audit=AuditInfo("read", resource))
         )
         body = parse_json(response, system="stripe")
-        records = map_payloads(MAPPERS[resource], body.get("data") or [], system="stripe", resource=resource)
+        data = body.get("data") or []
+        if resource == "invoice":  # an invoice record always carries all its lines
+            data = yield from self._core.handlers["invoice"].complete(data)  # type: ignore[attr-defined]
+        records = map_payloads(MAPPERS[resource], data, system="stripe", resource=resource)
         following = body.get("next_page") if body.get("has_more") else None
         return SearchPage(records, None if following in (None, "") else str(following))
 

@@ -8,9 +8,12 @@ Records are seeded from Stripe's example objects (see :mod:`fincon.connectors.st
 and built on demand, so ``size=1_000_000`` costs nothing up front.
 
 Endpoints: ``/v1/account``, ``/v1/balance``, ``/v1/customers`` (+ ``/{id}``, ``/search``),
-``/v1/invoices`` (+ ``/{id}``, ``/{id}/lines``, ``/{id}/finalize``, ``/{id}/void``),
-``/v1/invoiceitems``, ``/v1/payment_intents`` (+ ``/{id}``), ``/v1/balance_transactions``
-(+ ``/{id}``), ``/v1/payouts`` (+ ``/{id}``).
+``/v1/invoices`` (+ ``/{id}`` read, update and delete, ``/search``, ``/{id}/lines``,
+``/{id}/finalize``, ``/{id}/void``), ``/v1/invoiceitems``, ``/v1/payment_intents`` (+ create,
+``/{id}``, ``/{id}/confirm``, ``/search``), ``/v1/balance_transactions`` (+ ``/{id}``),
+``/v1/payouts`` (+ ``/{id}``). Lists page with ``starting_after`` or ``ending_before``.
+Each ``Stripe-Account`` has its own objects (:mod:`fincon.connectors.stripe._books`); search
+takes a subset of Stripe's query language (:mod:`fincon.connectors.stripe._search`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from typing import Any
 
 import httpx
 
+from fincon.connectors.stripe._books import LISTABLES, Books, Listable, connected_seed
 from fincon.connectors.stripe._form import decode_form
+from fincon.connectors.stripe._search import SearchQuery, SearchSyntaxError
 from fincon.connectors.stripe._seed import ObjectFactory, load_templates
 from fincon.core.clock import Clock
 from fincon.sandbox import (
@@ -35,11 +40,9 @@ from fincon.sandbox import (
     APIKeyAuth,
     Emulator,
     FaultPlan,
-    IdScheme,
     Record,
     ResponseFault,
     Router,
-    SeededCollection,
     SeedRandom,
     basic_credentials,
     json_response,
@@ -51,9 +54,6 @@ __all__ = ["StripeEmulator"]
 JSON = dict[str, Any]
 IDEMPOTENCY_LIFETIME = timedelta(hours=24)
 LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before", "expand", "created"})
-_CLAUSE = re.compile(
-    r"""^\s*(?P<field>[a-z_]+(?:\['[^']+'\])?)\s*(?P<op>[:~])\s*['"](?P<value>[^'"]*)['"]\s*$"""
-)
 _CUSTOMER_FIELDS = frozenset(
     {
         "name",
@@ -70,6 +70,29 @@ _CUSTOMER_FIELDS = frozenset(
     }
 )
 _ADDRESS_FIELDS = frozenset({"line1", "line2", "city", "state", "postal_code", "country"})
+_INVOICE_UPDATE_FIELDS = frozenset(
+    {"description", "metadata", "due_date", "days_until_due", "collection_method", "auto_advance", "expand"}
+)
+#: What Stripe still lets change once an invoice is finalized.
+_FINALIZED_UPDATE_FIELDS = frozenset({"description", "metadata", "auto_advance", "expand"})
+_PAYMENT_INTENT_FIELDS = frozenset(
+    {
+        "amount",
+        "currency",
+        "customer",
+        "description",
+        "metadata",
+        "payment_method_types",
+        "payment_method",
+        "confirm",
+        "capture_method",
+        "receipt_email",
+        "statement_descriptor",
+        "expand",
+    }
+)
+_METHOD_TYPES = frozenset({"card", "us_bank_account", "sepa_debit", "bacs_debit", "customer_balance"})
+_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
 
 def stripe_error(
@@ -117,15 +140,6 @@ class _Stored:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class _Listable:
-    path: str
-    object_name: str
-    records: SeededCollection[JSON]
-    filters: frozenset[str]
-    expand: Callable[[JSON, str], JSON] | None = None
-
-
 class StripeEmulator(Emulator):
     """Stripe's API for fincon's sandbox (see the module doc).
 
@@ -156,68 +170,39 @@ class StripeEmulator(Emulator):
         self.api_key = f"sk_test_fincon{secrets.next64():016x}{secrets.next64():016x}"
         self.account_id = "acct_1FinconSandbox01"
         self.keys = APIKeyAuth({self.api_key: self.account_id})
-        make = ObjectFactory(self.templates, customers=size)
-        self.factory = make
-
-        def collection(
-            name: str, prefix: str, factory: Callable[..., JSON], count: int
-        ) -> SeededCollection[JSON]:
-            return SeededCollection(
-                name, factory, seed=seed, size=count, ids=IdScheme(prefix, 10), clock=self.clock
-            )
-
-        self.customers = collection("customers", "cus_", make.customer, size)
-        self.invoices = collection("invoices", "in_", make.invoice, size)
-        self.invoice_items = collection("invoiceitems", "ii_", make.customer, 0)
-        self.payment_intents = collection("payment_intents", "pi_", make.payment_intent, size)
-        self.balance_transactions = collection("balance_transactions", "txn_", make.balance_transaction, size)
-        self.payouts = collection("payouts", "po_", make.payout, size)
-        self._balance = make.balance(seed)
+        platform = Books.build(
+            self.account_id, seed=seed, size=size, templates=self.templates, clock=self.clock
+        )
+        #: Each account's objects: the platform's, and connected accounts' (built on first use).
+        self.books: dict[str, Books] = {self.account_id: platform}
+        # The platform's objects, by name (what tests and the conformance suite inspect).
+        self.factory = platform.factory
+        self.customers = platform.customers
+        self.invoices = platform.invoices
+        self.invoice_items = platform.invoice_items
+        self.payment_intents = platform.payment_intents
+        self.balance_transactions = platform.balance_transactions
+        self.payouts = platform.payouts
         self._idempotency: dict[tuple[str, str], _Stored] = {}
         self._requests = 0
-        self._listables = {
-            "customers": _Listable(
-                "/v1/customers", "customer", self.customers, frozenset({"email", "created"})
-            ),
-            "invoices": _Listable(
-                "/v1/invoices",
-                "invoice",
-                self.invoices,
-                frozenset({"customer", "status", "created", "collection_method", "subscription"}),
-            ),
-            "payment_intents": _Listable(
-                "/v1/payment_intents",
-                "payment_intent",
-                self.payment_intents,
-                frozenset({"customer", "created"}),
-                self._expand_intent,
-            ),
-            "balance_transactions": _Listable(
-                "/v1/balance_transactions",
-                "balance_transaction",
-                self.balance_transactions,
-                frozenset({"created", "currency", "payout", "source", "type"}),
-            ),
-            "payouts": _Listable(
-                "/v1/payouts",
-                "payout",
-                self.payouts,
-                frozenset({"created", "status", "arrival_date", "destination"}),
-            ),
-        }
         router = Router(not_found=self._not_found, method_not_allowed=self._not_allowed)
         router.add("GET", "/v1/account", self._account)
-        router.add("GET", "/v1/balance", lambda request, _: json_response(self._balance))
-        router.add("GET", "/v1/customers/search", self._search_customers)
+        router.add("GET", "/v1/balance", lambda request, _: json_response(self._books_for(request).balance))
+        for searchable in ("customers", "invoices", "payment_intents"):
+            router.add("GET", f"/v1/{searchable}/search", self._searcher(searchable))
         router.add("POST", "/v1/customers", self._create_customer)
         router.add("POST", "/v1/customers/{id}", self._update_customer)
         router.add("DELETE", "/v1/customers/{id}", self._delete_customer)
         router.add("POST", "/v1/invoices", self._create_invoice)
+        router.add("POST", "/v1/invoices/{id}", self._update_invoice)
+        router.add("DELETE", "/v1/invoices/{id}", self._delete_invoice)
+        router.add("POST", "/v1/payment_intents", self._create_payment_intent)
+        router.add("POST", "/v1/payment_intents/{id}/confirm", self._confirm_payment_intent)
         router.add("GET", "/v1/invoices/{id}/lines", self._invoice_lines)
         router.add("POST", "/v1/invoices/{id}/finalize", self._finalize)
         router.add("POST", "/v1/invoices/{id}/void", self._void)
         router.add("POST", "/v1/invoiceitems", self._create_invoice_item)
-        for name, listable in self._listables.items():
+        for name, listable in LISTABLES.items():
             router.add("GET", listable.path, self._lister(name))
             router.add("GET", listable.path + "/{id}", self._getter(name))
         self.router = router
@@ -354,10 +339,27 @@ class StripeEmulator(Emulator):
                 raise _unknown(name)
         return form
 
+    # -- accounts --------------------------------------------------------------------------
+
+    def _books_for(self, request: httpx.Request) -> Books:
+        """The books of the account a request acts for (``Stripe-Account``, else the platform)."""
+        account = request.headers.get("Stripe-Account") or self.account_id
+        books = self.books.get(account)
+        if books is None:
+            books = Books.build(
+                account,
+                seed=connected_seed(self.seed, account),
+                size=self.size,
+                templates=self.templates,
+                clock=self.clock,
+            )
+            self.books[account] = books
+        return books
+
     # -- listing ---------------------------------------------------------------------------
 
     def _lister(self, name: str) -> Callable[[httpx.Request, Mapping[str, str]], httpx.Response]:
-        listable = self._listables[name]
+        listable = LISTABLES[name]
 
         def handle(request: httpx.Request, _: Mapping[str, str]) -> httpx.Response:
             return self._list(listable, request)
@@ -365,26 +367,31 @@ class StripeEmulator(Emulator):
         return handle
 
     def _getter(self, name: str) -> Callable[[httpx.Request, Mapping[str, str]], httpx.Response]:
-        listable = self._listables[name]
+        listable = LISTABLES[name]
 
         def handle(request: httpx.Request, parameters: Mapping[str, str]) -> httpx.Response:
             query = self._query(request)
             for key in query:
                 if key != "expand":
                     raise _unknown(key)
-            record = listable.records.get(parameters["id"])
+            books = self._books_for(request)
+            records = books.records(listable)
+            record = records.get(parameters["id"])
             if record is None:
-                if name == "customers" and listable.records.index_of(parameters["id"]) is not None:
+                if name == "customers" and records.index_of(parameters["id"]) is not None:
                     return json_response({"id": parameters["id"], "object": "customer", "deleted": True})
                 raise _missing(listable.object_name, parameters["id"])
             data = _embedded(record.data)
-            expand = self._expand_list(query)
-            if listable.expand is not None:
-                for path in expand:
-                    data = listable.expand(data, path)
+            for path in self._expand_list(query):
+                data = self._expand(books, listable, data, path)
             return json_response(data)
 
         return handle
+
+    def _expand(self, books: Books, listable: Listable, data: JSON, path: str) -> JSON:
+        if listable.collection != "payment_intents":
+            raise stripe_error(400, f"This property cannot be expanded ({path}).", param="expand")
+        return self._expand_intent(books, data, path)
 
     @staticmethod
     def _expand_list(query: JSON) -> list[str]:
@@ -395,7 +402,7 @@ class StripeEmulator(Emulator):
             raise stripe_error(400, "Invalid expand: must be an array of strings.", param="expand")
         return expand
 
-    def _predicate(self, listable: _Listable, query: JSON) -> Callable[[Record[JSON]], bool] | None:
+    def _predicate(self, listable: Listable, query: JSON) -> Callable[[Record[JSON]], bool] | None:
         # (key, "range" | "equal" | "id", wanted)
         checks: list[tuple[str, str, Any]] = []
         for key, value in query.items():
@@ -427,36 +434,66 @@ class StripeEmulator(Emulator):
 
         return matches if checks else None
 
-    def _list(self, listable: _Listable, request: httpx.Request) -> httpx.Response:
+    def _list(self, listable: Listable, request: httpx.Request) -> httpx.Response:
         query = self._query(request)
         limit = _integer(query.get("limit", "10"), "limit", low=1, high=100)
         expand = self._expand_list(query)
         where = self._predicate(listable, query)
+        books = self._books_for(request)
+        records = books.records(listable)
         after = query.get("starting_after") or None
-        if query.get("ending_before"):
+        before = query.get("ending_before") or None
+        if after is not None and before is not None:
             raise stripe_error(
-                400, "ending_before is not supported by the fincon sandbox.", param="ending_before"
+                400, "You may only specify one of these parameters: ending_before, starting_after.",
+                param="ending_before",
+            )  # fmt: skip
+        for name, cursor in (("starting_after", after), ("ending_before", before)):
+            if cursor is not None and (not isinstance(cursor, str) or records.index_of(cursor) is None):
+                raise _missing(listable.object_name, str(cursor), name)
+        if before is not None:
+            items, has_more = self._page_before(records, str(before), limit, where)
+        else:
+            after = self.paging_cursor(
+                (request.headers.get("authorization", ""), books.account, listable.path), after
             )
-        if after is not None and (not isinstance(after, str) or listable.records.index_of(after) is None):
-            raise _missing(listable.object_name, str(after), "starting_after")
-        after = self.paging_cursor((request.headers.get("authorization", ""), listable.path), after)
-        page = listable.records.page(limit, after=after, where=where)
-        data = [_embedded(record.data) for record in page.items]
+            page = records.page(limit, after=after, where=where)
+            items, has_more = page.items, page.has_more
+        data = [_embedded(record.data) for record in items]
         for path in expand:
-            if not path.startswith("data.") or listable.expand is None:
+            if not path.startswith("data."):
                 raise stripe_error(400, f"This property cannot be expanded ({path}).", param="expand")
-            data = [listable.expand(item, path[5:]) for item in data]
-        return json_response(
-            {"object": "list", "data": data, "has_more": page.has_more, "url": listable.path}
-        )
+            data = [self._expand(books, listable, item, path[5:]) for item in data]
+        return json_response({"object": "list", "data": data, "has_more": has_more, "url": listable.path})
 
-    def _expand_intent(self, intent: JSON, path: str) -> JSON:
+    @staticmethod
+    def _page_before(
+        records: Any, before: str, limit: int, where: Callable[[Record[JSON]], bool] | None
+    ) -> tuple[list[Record[JSON]], bool]:
+        """The ``limit`` objects just before ``before`` in list order, in list order, and
+        whether more come before them (Stripe's ``ending_before``)."""
+        found: list[Record[JSON]] = []
+        index = records.index_of(before) - 1
+        while index >= 0:
+            record = records._at(index)  # walking back by position, as the cursor is one
+            index -= 1
+            if record is None or (where is not None and not where(record)):
+                continue
+            if len(found) == limit:
+                return found[::-1], True
+            found.append(record)
+        return found[::-1], False
+
+    def _expand_intent(self, books: Books, intent: JSON, path: str) -> JSON:
         if path != "latest_charge":
             raise stripe_error(400, f"This property cannot be expanded ({path}).", param="expand")
-        if not isinstance(intent.get("latest_charge"), str):
+        charge_id = intent.get("latest_charge")
+        if not isinstance(charge_id, str):
             return intent
-        index = self.payment_intents.index_of(str(intent["id"])) or 0
-        charge = self.factory.charge(intent, SeedRandom(self.seed, "refunds", index))
+        charge = books.charges.get(charge_id)
+        if charge is None:
+            index = books.payment_intents.index_of(str(intent["id"])) or 0
+            charge = books.factory.charge(intent, SeedRandom(books.seed, "refunds", index))
         return {**intent, "latest_charge": charge}
 
     # -- account and customers -------------------------------------------------------------
@@ -467,7 +504,7 @@ class StripeEmulator(Emulator):
         return json_response(
             {
                 **template,
-                "id": self.account_id,
+                "id": self._books_for(request).account,
                 "email": "finance@sandbox.fincon.invalid",
                 "business_profile": profile,
             }
@@ -514,6 +551,7 @@ class StripeEmulator(Emulator):
         return {field: (value.get(field) or None) for field in sorted(_ADDRESS_FIELDS)}
 
     def _create_customer(self, request: httpx.Request, _: Mapping[str, str]) -> httpx.Response:
+        books = self._books_for(request)
         form = self._form(request, _CUSTOMER_FIELDS)
         now = int(self.clock.now().timestamp())
         base = {
@@ -530,23 +568,31 @@ class StripeEmulator(Emulator):
             "invoice_prefix": None,
             "test_clock": None,
         }
-        record = self.customers.create({**self._customer_fields(form, base), "id": self.customers.next_id})
+        record = books.customers.create({**self._customer_fields(form, base), "id": books.customers.next_id})
         return json_response(record.data)
 
     def _update_customer(self, request: httpx.Request, parameters: Mapping[str, str]) -> httpx.Response:
-        record = self.customers.get(parameters["id"])
+        books = self._books_for(request)
+        record = books.customers.get(parameters["id"])
         if record is None:
             raise _missing("customer", parameters["id"])
         form = self._form(request, _CUSTOMER_FIELDS)
-        return json_response(self.customers.update(record.id, self._customer_fields(form, record.data)).data)
+        return json_response(books.customers.update(record.id, self._customer_fields(form, record.data)).data)
 
     def _delete_customer(self, request: httpx.Request, parameters: Mapping[str, str]) -> httpx.Response:
-        if self.customers.get(parameters["id"]) is None:
+        books = self._books_for(request)
+        if books.customers.get(parameters["id"]) is None:
             raise _missing("customer", parameters["id"])
-        self.customers.delete(parameters["id"])
+        books.customers.delete(parameters["id"])
         return json_response({"id": parameters["id"], "object": "customer", "deleted": True})
 
-    def _search_customers(self, request: httpx.Request, _: Mapping[str, str]) -> httpx.Response:
+    def _searcher(self, objects: str) -> Callable[[httpx.Request, Mapping[str, str]], httpx.Response]:
+        def handle(request: httpx.Request, _: Mapping[str, str]) -> httpx.Response:
+            return self._search(objects, request)
+
+        return handle
+
+    def _search(self, objects: str, request: httpx.Request) -> httpx.Response:
         query = self._query(request)
         for key in query:
             if key not in ("query", "limit", "page", "expand"):
@@ -554,9 +600,10 @@ class StripeEmulator(Emulator):
         text = query.get("query")
         if not isinstance(text, str) or not text.strip():
             raise stripe_error(400, "Missing required param: query.", param="query")
-        clauses = [_CLAUSE.match(part) for part in re.split(r"\s+AND\s+", text)]
-        if not all(clauses):
-            raise stripe_error(400, f"Invalid search query: {text}", param="query")
+        try:
+            search = SearchQuery(text, objects)
+        except SearchSyntaxError as exc:
+            raise stripe_error(400, str(exc), param="query") from None
         limit = _integer(query.get("limit", "10"), "limit", low=1, high=100)
         start = 0
         if query.get("page"):
@@ -564,43 +611,38 @@ class StripeEmulator(Emulator):
                 start = int(base64.urlsafe_b64decode(str(query["page"]).encode()).decode())
             except (ValueError, UnicodeDecodeError):
                 raise stripe_error(400, "Invalid page token.", param="page") from None
-
-        def matches(data: JSON) -> bool:
-            for clause in clauses:
-                assert clause is not None
-                field, op, wanted = clause["field"], clause["op"], clause["value"].lower()
-                if field.startswith("metadata["):
-                    found = (data.get("metadata") or {}).get(field[10:-2])
-                else:
-                    found = data.get(field)
-                found = "" if found is None else str(found).lower()
-                if (op == ":" and found != wanted) or (op == "~" and wanted not in found):
-                    return False
-            return True
-
+        books = self._books_for(request)
+        listable = LISTABLES[objects]
+        records = books.records(listable)
+        expand = self._expand_list(query)
         hits: list[JSON] = []
         following = None
-        for index in self.customers.indexes(start=start):
-            record = self.customers._at(index)  # positions are what search pages by
-            if record is None or not matches(record.data):
+        for index in records.indexes(start=start):
+            record = records._at(index)  # positions are what search pages by
+            if record is None or not search.matches(record.data):
                 continue
             if len(hits) == limit:
                 following = base64.urlsafe_b64encode(str(index).encode()).decode()
                 break
-            hits.append(record.data)
+            hits.append(_embedded(record.data))
+        for path in expand:
+            if not path.startswith("data."):
+                raise stripe_error(400, f"This property cannot be expanded ({path}).", param="expand")
+            hits = [self._expand(books, listable, item, path[5:]) for item in hits]
         return json_response(
             {
                 "object": "search_result",
                 "data": hits,
                 "has_more": following is not None,
                 "next_page": following,
-                "url": "/v1/customers/search",
+                "url": f"/v1/{objects}/search",
             }
         )
 
     # -- invoices --------------------------------------------------------------------------
 
     def _create_invoice(self, request: httpx.Request, _: Mapping[str, str]) -> httpx.Response:
+        books = self._books_for(request)
         form = self._form(
             request,
             frozenset(
@@ -621,7 +663,7 @@ class StripeEmulator(Emulator):
         customer = form.get("customer")
         if not isinstance(customer, str) or not customer:
             raise stripe_error(400, "Missing required param: customer.", param="customer")
-        found = self.customers.get(customer)
+        found = books.customers.get(customer)
         if found is None:
             raise _missing("customer", customer, "customer")
         currency = str(form.get("currency") or found.data.get("currency") or "usd").lower()
@@ -643,7 +685,7 @@ class StripeEmulator(Emulator):
         elif method != "charge_automatically":
             raise stripe_error(400, "Invalid collection_method.", param="collection_method")
         now = int(self.clock.now().timestamp())
-        ident = self.invoices.next_id
+        ident = books.invoices.next_id
         invoice = {
             **self.templates["invoice"],
             "id": ident,
@@ -664,10 +706,11 @@ class StripeEmulator(Emulator):
             "test_clock": None,
             "lines": {"object": "list", "data": [], "has_more": False, "url": f"/v1/invoices/{ident}/lines"},
         }
-        record = self.invoices.create(ObjectFactory.with_totals(invoice, "draft", now))
+        record = books.invoices.create(ObjectFactory.with_totals(invoice, "draft", now))
         return json_response(record.data)
 
     def _create_invoice_item(self, request: httpx.Request, _: Mapping[str, str]) -> httpx.Response:
+        books = self._books_for(request)
         form = self._form(
             request,
             frozenset(
@@ -689,7 +732,7 @@ class StripeEmulator(Emulator):
             raise stripe_error(
                 400, "The fincon sandbox adds invoice items to a given draft invoice.", param="invoice"
             )
-        record = self.invoices.get(invoice_id)
+        record = books.invoices.get(invoice_id)
         if record is None:
             raise _missing("invoice", invoice_id, "invoice")
         invoice = record.data
@@ -719,8 +762,8 @@ class StripeEmulator(Emulator):
             raise stripe_error(400, "Missing required param: amount.", param="amount")
         now = int(self.clock.now().timestamp())
         lines = invoice["lines"]["data"]
-        item_id = self.invoice_items.next_id
-        line = self.factory.line(
+        item_id = books.invoice_items.next_id
+        line = books.factory.line(
             invoice_id, len(lines) + 1, currency, quantity, 0, str(form.get("description") or ""), None, now
         )
         line = {
@@ -740,7 +783,7 @@ class StripeEmulator(Emulator):
             },
         }
         updated = {**invoice, "lines": {**invoice["lines"], "data": [*lines, line]}}
-        self.invoices.update(invoice_id, ObjectFactory.with_totals(updated, "draft", now))
+        books.invoices.update(invoice_id, ObjectFactory.with_totals(updated, "draft", now))
         item = {
             **self.templates["invoiceitem"],
             "id": item_id,
@@ -758,11 +801,12 @@ class StripeEmulator(Emulator):
             "period": {"end": now, "start": now},
             "test_clock": None,
         }
-        self.invoice_items.create(item)
+        books.invoice_items.create(item)
         return json_response(item)
 
     def _invoice_lines(self, request: httpx.Request, parameters: Mapping[str, str]) -> httpx.Response:
-        record = self.invoices.get(parameters["id"])
+        books = self._books_for(request)
+        record = books.invoices.get(parameters["id"])
         if record is None:
             raise _missing("invoice", parameters["id"])
         query = self._query(request)
@@ -790,8 +834,9 @@ class StripeEmulator(Emulator):
     def _transition(
         self, request: httpx.Request, invoice_id: str, allowed: tuple[str, ...], status: str
     ) -> JSON:
+        books = self._books_for(request)
         self._form(request, frozenset({"expand", "auto_advance"}))
-        record = self.invoices.get(invoice_id)
+        record = books.invoices.get(invoice_id)
         if record is None:
             raise _missing("invoice", invoice_id)
         current = record.data["status"]
@@ -809,7 +854,192 @@ class StripeEmulator(Emulator):
         if status == "void":
             updated["status_transitions"] = {**record.data["status_transitions"], "voided_at": now}
             updated["effective_at"] = record.data.get("effective_at")
-        return self.invoices.update(invoice_id, updated).data
+        return books.invoices.update(invoice_id, updated).data
+
+    def _update_invoice(self, request: httpx.Request, parameters: Mapping[str, str]) -> httpx.Response:
+        books = self._books_for(request)
+        record = books.invoices.get(parameters["id"])
+        if record is None:
+            raise _missing("invoice", parameters["id"])
+        form = self._form(request, _INVOICE_UPDATE_FIELDS)
+        invoice = dict(record.data)
+        if invoice["status"] != "draft":
+            # As in Stripe: a finalized invoice keeps its amounts, dates and collection method.
+            locked = sorted(set(form) - _FINALIZED_UPDATE_FIELDS)
+            if locked:
+                raise stripe_error(
+                    400,
+                    f"You can only update {locked[0]} on draft invoices; invoice {record.id} is "
+                    f"{invoice['status']}.",
+                    param=locked[0],
+                    code="invoice_not_editable",
+                )
+        if "description" in form:
+            invoice["description"] = form["description"] or None
+        if "metadata" in form:
+            invoice["metadata"] = _metadata(form["metadata"], invoice.get("metadata") or {})
+        if "auto_advance" in form:
+            invoice["auto_advance"] = form["auto_advance"] == "true"
+        method = form.get("collection_method", invoice["collection_method"])
+        if method not in ("charge_automatically", "send_invoice"):
+            raise stripe_error(400, "Invalid collection_method.", param="collection_method")
+        due = invoice.get("due_date")
+        if "due_date" in form:
+            due = None if form["due_date"] == "" else _integer(form["due_date"], "due_date")
+        elif "days_until_due" in form:
+            days = _integer(form["days_until_due"], "days_until_due", low=0, high=3650)
+            due = int(self.clock.now().timestamp()) + 86_400 * days
+        if method == "send_invoice" and due is None:
+            raise stripe_error(
+                400, "Invoices sent by e-mail need due_date or days_until_due.", param="due_date"
+            )
+        invoice["collection_method"] = method
+        invoice["due_date"] = due if method == "send_invoice" else None
+        return json_response(_embedded(books.invoices.update(record.id, invoice).data))
+
+    def _delete_invoice(self, request: httpx.Request, parameters: Mapping[str, str]) -> httpx.Response:
+        books = self._books_for(request)
+        record = books.invoices.get(parameters["id"])
+        if record is None:
+            raise _missing("invoice", parameters["id"])
+        if record.data["status"] != "draft":
+            raise stripe_error(
+                400,
+                f"You can only delete draft invoices; invoice {record.id} is {record.data['status']}.",
+                code="invoice_not_editable",
+            )
+        books.invoices.delete(record.id)
+        return json_response({"id": record.id, "object": "invoice", "deleted": True})
+
+    # -- payment intents -------------------------------------------------------------------
+
+    def _create_payment_intent(self, request: httpx.Request, _: Mapping[str, str]) -> httpx.Response:
+        books = self._books_for(request)
+        form = self._form(request, _PAYMENT_INTENT_FIELDS)
+        if "amount" not in form:
+            raise stripe_error(400, "Missing required param: amount.", param="amount")
+        amount = _integer(form["amount"], "amount", low=1, high=99_999_999)
+        currency = form.get("currency")
+        if not isinstance(currency, str) or not currency:
+            raise stripe_error(400, "Missing required param: currency.", param="currency")
+        currency = currency.lower()
+        if currency.upper() not in _KNOWN_CURRENCIES:
+            raise stripe_error(400, f"Invalid currency: {currency}.", param="currency")
+        if currency.upper() in _THREE_DECIMAL and amount % 10:
+            raise stripe_error(
+                400,
+                f"Amounts in {currency.upper()} must end in 0 (Stripe charges whole tens of the minor unit).",
+                param="amount",
+                code="amount_too_precise",
+            )
+        customer = form.get("customer")
+        if customer is not None and (not isinstance(customer, str) or books.customers.get(customer) is None):
+            raise _missing("customer", str(customer), "customer")
+        types = form.get("payment_method_types", ["card"])
+        if isinstance(types, str):
+            types = [types]
+        if not isinstance(types, list) or not types or not all(item in _METHOD_TYPES for item in types):
+            raise stripe_error(400, "Invalid payment_method_types.", param="payment_method_types")
+        capture = form.get("capture_method", "automatic")
+        if capture not in ("automatic", "manual"):
+            raise stripe_error(400, "Invalid capture_method.", param="capture_method")
+        now = int(self.clock.now().timestamp())
+        ident = books.payment_intents.next_id
+        intent: JSON = {
+            **self.templates["payment_intent"],
+            "id": ident,
+            "object": "payment_intent",
+            "created": now,
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "currency": currency,
+            "customer": customer,
+            "description": form.get("description") or None,
+            "metadata": _metadata(form.get("metadata", {}), {}),
+            "payment_method_types": types,
+            "payment_method": None,
+            "capture_method": capture,
+            "status": "requires_payment_method",
+            "latest_charge": None,
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "client_secret": f"{ident}_secret_fincon{books.payment_intents.changes:06d}",
+            "invoice": None,
+            "receipt_email": form.get("receipt_email") or None,
+            "statement_descriptor": form.get("statement_descriptor") or None,
+        }
+        if form.get("payment_method"):
+            intent["payment_method"] = str(form["payment_method"])
+            intent["status"] = "requires_confirmation"
+        if form.get("confirm") == "true":
+            intent = self._confirmed(books, intent, now)
+        data = books.payment_intents.create(intent).data
+        for path in self._expand_list(form):
+            data = self._expand_intent(books, data, path)
+        return json_response(data)
+
+    def _confirm_payment_intent(
+        self, request: httpx.Request, parameters: Mapping[str, str]
+    ) -> httpx.Response:
+        books = self._books_for(request)
+        record = books.payment_intents.get(parameters["id"])
+        if record is None:
+            raise _missing("payment_intent", parameters["id"])
+        form = self._form(request, frozenset({"payment_method", "expand"}))
+        intent = dict(record.data)
+        if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
+            raise stripe_error(
+                400,
+                f"This PaymentIntent's status is {intent['status']}; it cannot be confirmed.",
+                code="payment_intent_unexpected_state",
+            )
+        if form.get("payment_method"):
+            intent["payment_method"] = str(form["payment_method"])
+        confirmed = self._confirmed(books, intent, int(self.clock.now().timestamp()))
+        data = books.payment_intents.update(record.id, confirmed).data
+        for path in self._expand_list(form):
+            data = self._expand_intent(books, data, path)
+        return json_response(data)
+
+    @staticmethod
+    def _confirmed(books: Books, intent: JSON, now: int) -> JSON:
+        """``intent`` after confirmation with its payment method: charged (or authorised)."""
+        method = intent.get("payment_method")
+        if not method:
+            raise stripe_error(
+                400,
+                "You cannot confirm this PaymentIntent because it's missing a payment method.",
+                code="payment_intent_unexpected_state",
+                param="payment_method",
+            )
+        if method == "pm_card_chargeDeclined":  # Stripe's test method for a declined card
+            raise stripe_error(
+                402,
+                "Your card was declined.",
+                kind="card_error",
+                code="card_declined",
+                param="payment_method",
+            )
+        manual = intent.get("capture_method") == "manual"
+        charge_id = f"ch_{intent['id'].split('_', 1)[1]}"
+        books.charges[charge_id] = {
+            **books.factory.charge(
+                {**intent, "status": "succeeded", "latest_charge": charge_id}, SeedRandom(0)
+            ),
+            "amount_captured": 0 if manual else intent["amount"],
+            "amount_refunded": 0,
+            "refunded": False,
+            "captured": not manual,
+            "created": now,
+        }
+        return {
+            **intent,
+            "status": "requires_capture" if manual else "succeeded",
+            "amount_received": 0 if manual else intent["amount"],
+            "amount_capturable": intent["amount"] if manual else 0,
+            "latest_charge": charge_id,
+        }
 
     def _finalize(self, request: httpx.Request, parameters: Mapping[str, str]) -> httpx.Response:
         return json_response(_embedded(self._transition(request, parameters["id"], ("draft",), "open")))
