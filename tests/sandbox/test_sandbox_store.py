@@ -241,3 +241,20 @@ def test_a_page_without_lookahead_stops_building_records_once_full() -> None:
     assert ids(capped.items) == ids(full.items)
     assert capped.has_more  # only "the page is full"
     assert built == [0, 1, 2]
+
+
+def test_restore_puts_back_an_updated_or_deleted_record_exactly() -> None:
+    clock = FakeClock()
+    collection = SeededCollection("things", lambda seed: {"n": seed.index}, size=5, clock=clock)
+    first, second = collection.get(collection.ids.format(1)), collection.get(collection.ids.format(2))
+    assert first is not None
+    assert second is not None
+    clock.advance(60)
+    collection.update(first.id, {"n": 100})
+    collection.delete(second.id)
+    collection.restore(first)
+    collection.restore(second)
+    assert collection.get(first.id) == first  # data and both timestamps as they were
+    assert collection.get(second.id) == second
+    assert [record.data["n"] for record in collection] == [0, 1, 2, 3, 4]
+    assert collection.count() == 5

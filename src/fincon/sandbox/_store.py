@@ -400,6 +400,16 @@ class SeededCollection(Generic[T]):
             overlay.changed_sorted.remove(current.index)
         return current
 
+    def restore(self, record: Record[T]) -> None:
+        """Put ``record`` back exactly as it was (data and timestamps), undoing a later update
+        or delete of it: how a failed all-or-nothing group of writes is rolled back."""
+        overlay = self._overlay
+        if record.index in overlay.deleted:
+            overlay.deleted.discard(record.index)
+            overlay.deleted_sorted.remove(record.index)
+        self._cache.pop(record.index, None)
+        self._remember(record)
+
     @property
     def next_id(self) -> str:
         """The id the next :meth:`create` will assign."""

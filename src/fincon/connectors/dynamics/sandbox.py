@@ -1,90 +1,110 @@
 """The Dynamics 365 emulator: Business Central API v2.0 or Finance and Operations, in memory.
 
 ``DynamicsEmulator(flavor="business_central")`` (the default, what ``fincon.connect("dynamics",
-sandbox=True)`` uses) or ``flavor="finance_operations"``. It speaks the wire protocol the
-connector relies on:
+sandbox=True)`` uses) or ``flavor="finance_operations"``.
 
-- an Entra ID token endpoint at ``/{tenant}/oauth2/v2.0/token`` (client credentials,
-  ``scope`` ending in ``/.default``) issuing tokens that expire (``token_ttl``);
+Business Central is served by the metadata-driven OData engine (:mod:`fincon.sandbox.odata`)
+from BC's own v2.0 ``$metadata`` (in the vendor specs folder: ``$FINCON_SPECS``, else
+``../shared/specs``, or ``metadata=``; it is Microsoft's, so it is not shipped with fincon):
+entity sets, keys, property types, enum members, navigation (containment under
+``companies({id})``, lines joined by ``documentId``) and what each entity set allows come from
+it. What is BC's own lives in this folder: the seed (:mod:`._bc_seed`), the server-side logic
+of writes and ``Microsoft.NAV.post`` (:mod:`._bc_hooks`), and, here, company scoping, the
+Entra ID token endpoint, BC's error codes and service protection (429 with ``Retry-After``).
+
+- an Entra ID token endpoint at ``/{tenant}/oauth2/v2.0/token`` (client credentials, a secret
+  or a certificate assertion; ``scope`` ending in ``/.default``) issuing tokens that expire;
 - BC at ``/v2.0/{tenant}/{environment}/api/v2.0/companies({id})/{entitySet}``, F&O at
-  ``/data/{Entity}`` with natural keys (``dataAreaId='usmf',VendorAccountNumber='V000001'``);
-- OData V4 JSON: ``value``, ``@odata.nextLink`` (``$skiptoken`` = the last key, stable
-  under writes), ``Prefer: odata.maxpagesize``, ``$filter`` / ``$top`` / ``$select`` /
-  ``$expand``, ``@odata.etag`` with ``If-Match`` required on PATCH and DELETE (412 on a
-  stale ETag), decimals as strings when the request says ``IEEE754Compatible=true``
-  (unless ``honour_ieee754=False``, like a server that ignores it), bound actions
-  (``Microsoft.NAV.post``), and JSON ``$batch``;
-- OData error bodies ``{"error": {"code", "message"}}`` for every refusal, injected faults
-  included; optional throttling like BC's (``rate_limit`` requests per second).
+  ``/data/{Entity}`` with natural keys (see :mod:`._fo_emulator`);
+- OData V4 JSON: server-driven paging (``Prefer: odata.maxpagesize``), ``$filter`` /
+  ``$select`` / ``$expand`` (nested options) / ``$orderby`` / ``$top`` / ``$skip`` /
+  ``$count``, ``@odata.etag`` with ``If-Match`` required on PATCH and DELETE (428 without it,
+  412 when stale), ``Prefer: return=representation``, decimals as strings under
+  ``IEEE754Compatible=true`` (unless ``honour_ieee754=False``), and JSON ``$batch``.
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote
 
 import httpx
 
 from fincon.connectors.dynamics._assertions import ASSERTION_TYPE, AssertionRefused, AssertionVerifier
-from fincon.connectors.dynamics._bc_seed import LOCAL_CURRENCY, bc_entity_sets
-from fincon.connectors.dynamics._entity_store import EntitySet, FilterError, WriteError, etag_of
-from fincon.connectors.dynamics._fo_seed import DATA_AREA, fo_entity_sets
+from fincon.connectors.dynamics._bc_documents import DOCUMENTS
+from fincon.connectors.dynamics._bc_hooks import BusinessCentralHooks
+from fincon.connectors.dynamics._bc_seed import COMPANY_ID, COMPANY_NAME, LOCAL_CURRENCY, BusinessCentralSeed
+from fincon.connectors.dynamics._fo_emulator import FinanceOperationsData, odata_error
+from fincon.connectors.dynamics._fo_seed import DATA_AREA
 from fincon.core.clock import Clock
 from fincon.sandbox import (
-    Abort,
     AccountRateLimiter,
     ClientCredentialsIssuer,
-    Emulator,
     FaultPlan,
     json_response,
-    read_json,
     retry_after_value,
 )
 from fincon.sandbox._faults import ResponseFault, ServerErrorFault, ThrottleFault
+from fincon.sandbox.odata import ODataEmulator, ODataError, ODataService, ServiceSchema, read_schema
 
-__all__ = ["BC_SCOPE", "DynamicsEmulator"]
+__all__ = ["BC_METADATA", "BC_SCOPE", "DynamicsEmulator"]
 
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+#: BC's v2.0 ``$metadata``, relative to the vendor specs folder.
+BC_METADATA = "dynamics365-bc/api-v2.0/metadata.xml"
 Flavor = Literal["business_central", "finance_operations"]
-_SYSTEM_OPTIONS = {"$filter", "$top", "$skiptoken", "$select", "$expand", "$count", "$schemaversion"}
-_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:\((?P<key>.*)\))?$")
-_PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)='((?:[^']|'')*)'")
 _MAX_PAGE = 1000
+#: The engine's error codes as Business Central names them.
+_BC_CODES = {
+    "RESOURCE_NOT_FOUND": "BadRequest_NotFound",
+    "INVALID_PROPERTY": "BadRequest_PropertyNotFound",
+    "INVALID_BODY": "BadRequest_InvalidRequestBody",
+    "PRECONDITION_FAILED": "Request_EntityChanged",
+    "METHOD_NOT_ALLOWED": "BadRequest_MethodNotAllowed",
+    "ALREADY_EXISTS": "Internal_EntityWithSameKeyExists",
+    "ALREADY_POSTED": "Application_DialogException",
+    "NOTHING_TO_POST": "Application_DialogException",
+    "NOT_IMPLEMENTED": "BadRequest_NotSupported",
+    "INTERNAL_ERROR": "Internal_ServerError",
+}
+#: Paths under the BC service root served without a company (everything else is company data).
+_UNSCOPED = ("", "$metadata", "$batch")
 
 
-def odata_error(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-) -> httpx.Response:
-    """An OData V4 error answer as Dynamics writes it."""
-    return json_response(
-        {"error": {"code": code, "message": message}},
-        status=status,
-        headers={"OData-Version": "4.0", **(headers or {})},
-    )
+@functools.lru_cache(maxsize=4)
+def _bc_schema(path: str, stamp: tuple[int, int]) -> ServiceSchema:
+    # Parsed once per file version: every emulator shares it (the engine never changes it).
+    del stamp
+    return read_schema(Path(path))
 
 
-def _split_segments(path: str) -> list[str]:
-    # Keys may hold '/' inside quotes: split only outside parentheses.
-    segments, depth, current = [], 0, ""
-    for char in path:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "/" and depth == 0:
-            segments.append(current)
-            current = ""
-        else:
-            current += char
-    if current:
-        segments.append(current)
-    return segments
+def _bc_metadata(metadata: str | Path | None) -> ServiceSchema:
+    if metadata is None:
+        from fincon.testing.specs import SpecNotFound, spec_path
+
+        try:
+            path = spec_path(BC_METADATA)
+        except SpecNotFound as error:
+            raise FileNotFoundError(
+                f"the Business Central sandbox needs BC's v2.0 $metadata (not shipped with fincon): "
+                f"{error}; pass metadata= or set FINCON_SPECS"
+            ) from None
+    else:
+        path = Path(metadata)
+    status = path.stat()
+    return _bc_schema(str(path.resolve()), (status.st_mtime_ns, status.st_size))
 
 
-class DynamicsEmulator(Emulator):
-    """Dynamics 365 Business Central (API v2.0) or Finance and Operations, in memory."""
+class DynamicsEmulator(ODataEmulator):
+    """Dynamics 365 Business Central (API v2.0) or Finance and Operations, in memory.
+
+    :param metadata: BC's v2.0 ``$metadata`` file (default: found in the vendor specs folder).
+    :param honour_ieee754: whether ``IEEE754Compatible=true`` turns decimals into strings (a
+        server that ignores it sends exact JSON numbers).
+    :param rate_limit: requests per second before BC's service protection answers 429.
+    """
 
     system = "dynamics"
 
@@ -100,17 +120,18 @@ class DynamicsEmulator(Emulator):
         token_ttl: float = 3600.0,
         honour_ieee754: bool = True,
         rate_limit: float | None = None,
+        metadata: str | Path | None = None,
     ) -> None:
         if flavor not in ("business_central", "finance_operations"):
             raise ValueError("flavor must be 'business_central' or 'finance_operations'")
+        self.flavor: Flavor = flavor
         super().__init__(
             seed=seed, size=size, clock=clock, faults=faults, cycle_after_pages=cycle_after_pages
         )
-        self.flavor: Flavor = flavor
         self.tenant_id = "7e57a1d0-0000-4000-8000-00000000f1c0"
         self.environment = "sandbox"
-        self.company_id = "c0c0a000-0000-4000-8000-000000000001"
-        self.company_name = "CRONUS USA, Inc."
+        self.company_id = COMPANY_ID
+        self.company_name = COMPANY_NAME
         self.data_area = DATA_AREA
         self.local_currency = LOCAL_CURRENCY
         self.client_id = "fincon-sandbox-app"
@@ -126,12 +147,28 @@ class DynamicsEmulator(Emulator):
         self.assertions = AssertionVerifier(self.clock)
         self.honour_ieee754 = honour_ieee754
         self.limiter = AccountRateLimiter(rate_limit, clock=self.clock) if rate_limit else None
-        self.sets: dict[str, EntitySet] = (
-            bc_entity_sets(seed) if flavor == "business_central" else fo_entity_sets(seed)
-        )
-        for entity_set in self.sets.values():
-            entity_set.seed(seed=seed, size=size, clock=self.clock)
+        #: ``(entity set, id)`` of every document posted with ``Microsoft.NAV.post``.
         self.posted: list[tuple[str, str]] = []
+        self.fo: FinanceOperationsData | None = None
+        self.bc: ODataService | None = None
+        if flavor == "business_central":
+            self.bc = self._business_central(_bc_metadata(metadata))
+        else:
+            self.fo = FinanceOperationsData(self)
+
+    def _business_central(self, schema: ServiceSchema) -> ODataService:
+        service = self.add_service(self.service_path, schema, max_page_size=_MAX_PAGE)
+        BusinessCentralSeed(service, seed=self.seed, size=self.size, clock=self.clock).seed_all()
+        hooks = BusinessCentralHooks(self.clock, self.posted)
+        service.hooks = hooks
+        service.require_if_match = True
+        service.honour_ieee754 = self.honour_ieee754
+        service.extra_options = frozenset({"$schemaversion"})
+        service.max_batch_requests = 100
+        for kind in DOCUMENTS.values():
+            if kind.postable is not None:
+                service.bind_action(kind.postable, "post", hooks.post_action())
+        return service
 
     # -- where it lives ---------------------------------------------------------------------
 
@@ -143,6 +180,8 @@ class DynamicsEmulator(Emulator):
     @base_url.setter
     def base_url(self, value: str) -> None:
         self._origin = str(httpx.URL(value).copy_with(path="/", query=None)).rstrip("/")
+        if self._origin.startswith(("http://127.", "http://[::1]", "http://localhost")):
+            self.serving()
 
     @property
     def origin(self) -> str:
@@ -184,9 +223,12 @@ class DynamicsEmulator(Emulator):
 
     def collection(self, entity_set: str) -> Any:
         """The seeded collection behind an entity set (tests read what is stored)."""
-        return self.sets[entity_set].collection
+        if self.bc is not None:
+            return self.bc.store(entity_set).collection
+        assert self.fo is not None
+        return self.fo.sets[entity_set].collection
 
-    # -- faults shaped like Dynamics ----------------------------------------------------------
+    # -- faults and errors shaped like Dynamics ------------------------------------------------
 
     def fault_response(self, fault: ResponseFault, request: httpx.Request) -> httpx.Response:
         if isinstance(fault, ThrottleFault):
@@ -203,31 +245,54 @@ class DynamicsEmulator(Emulator):
     def internal_error(self, request: httpx.Request) -> httpx.Response:
         return odata_error(500, "Internal_ServerError", "An unexpected error occurred.")
 
-    # -- dispatch -------------------------------------------------------------------------
+    def error_body(
+        self, request: httpx.Request, service: ODataService | None, error: ODataError
+    ) -> dict[str, Any]:
+        # BC's error body: a code of its own, a message, nothing else.
+        return {"error": {"code": _BC_CODES.get(error.code, "BadRequest"), "message": error.message}}
+
+    # -- requests ---------------------------------------------------------------------------
 
     def dispatch(self, request: httpx.Request) -> httpx.Response:
+        if self.fo is None:
+            return super().dispatch(request)  # before() below, then the engine
+        early = self._gate(request)
+        if early is not None:
+            return early
+        rest = request.url.path[len(self.service_path) :].lstrip("/")
+        return self.fo.handle(request, rest)
+
+    def before(self, request: httpx.Request, service: ODataService | None) -> httpx.Response | None:
+        early = self._gate(request)
+        if early is not None:
+            return early
+        rest = request.url.path[len(self.service_path) :].strip("/")
+        if rest not in _UNSCOPED and not rest.startswith("companies"):
+            # BC's data lives in companies: the entity sets are not served at the root.
+            return odata_error(404, "BadRequest_NotFound", "Only companies(...) is served here.")
+        return None
+
+    def _gate(self, request: httpx.Request) -> httpx.Response | None:
+        """The token endpoint, the service root, authentication and service protection."""
         path = request.url.path
         if path == f"/{self.tenant_id}/oauth2/v2.0/token":
             return self._token(request)
         root = self.service_path
         if not path.startswith(root + "/") and path != root:
-            raise Abort(odata_error(404, "BadRequest_NotFound", f"No resource at {path}."))
-        self._authenticate(request)
+            return odata_error(404, "BadRequest_NotFound", f"No resource at {path}.")
+        refused = self._authenticate(request)
+        if refused is not None:
+            return refused
         if self.limiter is not None:
             wait = self.limiter.acquire(self.tenant_id)
             if wait > 0:
-                raise Abort(
-                    odata_error(
-                        429,
-                        "Application_TooManyRequests",
-                        "Too many requests reached.",
-                        {"Retry-After": retry_after_value(wait)},
-                    )
+                return odata_error(
+                    429,
+                    "Application_TooManyRequests",
+                    "Too many requests reached.",
+                    {"Retry-After": retry_after_value(wait)},
                 )
-        rest = unquote(path[len(root) :].lstrip("/"))
-        if rest == "$batch" and request.method == "POST":
-            return self._batch(request)
-        return self._resource(request, _split_segments(rest))
+        return None
 
     def _token(self, request: httpx.Request) -> httpx.Response:
         form = dict(httpx.QueryParams(request.content.decode("utf-8", "replace")))
@@ -264,305 +329,14 @@ class DynamicsEmulator(Emulator):
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
-    def _authenticate(self, request: httpx.Request) -> None:
+    def _authenticate(self, request: httpx.Request) -> httpx.Response | None:
         result = self.tokens.authenticate(request)
         if result.ok:
-            return
+            return None
         description = "The token is expired" if result.problem == "expired" else "The token is invalid"
-        raise Abort(
-            odata_error(
-                401,
-                "Authentication_InvalidCredentials",
-                "The server has rejected the client credentials.",
-                {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
-            )
+        return odata_error(
+            401,
+            "Authentication_InvalidCredentials",
+            "The server has rejected the client credentials.",
+            {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
         )
-
-    def _resource(self, request: httpx.Request, segments: list[str]) -> httpx.Response:
-        if self.flavor == "business_central":
-            if not segments or not segments[0].startswith("companies"):
-                raise Abort(odata_error(404, "BadRequest_NotFound", "Only companies(...) is served here."))
-            head = _SEGMENT.match(segments[0])
-            if head is None or head.group("name") != "companies":
-                raise Abort(odata_error(400, "BadRequest", "Cannot read the URL."))
-            if head.group("key") is None:
-                return self._companies(request)
-            if head.group("key").lower() != self.company_id:
-                raise Abort(odata_error(404, "Internal_CompanyNotFound", "The company does not exist."))
-            segments = segments[1:]
-            if not segments:
-                return self._companies(request, one=True)
-            if segments == ["companyInformation"] and request.method == "GET":
-                info = {
-                    "id": self.company_id,
-                    "displayName": self.company_name,
-                    "currencyCode": self.local_currency,
-                }
-                return self._json(
-                    request, {"@odata.context": self._context("companyInformation"), "value": [info]}
-                )
-        return self._entity_path(request, segments)
-
-    def _companies(self, request: httpx.Request, *, one: bool = False) -> httpx.Response:
-        company = {
-            "id": self.company_id,
-            "systemVersion": "24.0.16410.0",
-            "name": self.company_name[:30],
-            "displayName": self.company_name,
-            "businessProfileId": "",
-        }
-        if one:
-            return self._json(request, {"@odata.context": self._context("companies/$entity"), **company})
-        return self._json(request, {"@odata.context": self._context("companies"), "value": [company]})
-
-    def _context(self, fragment: str) -> str:
-        return f"{self._origin}{self.service_path}/$metadata#{fragment}"
-
-    def _decimals(self, request: httpx.Request) -> Literal["string", "number"]:
-        asked = "ieee754compatible=true" in (
-            request.headers.get("accept", "") + request.headers.get("content-type", "")
-        ).lower().replace(" ", "")
-        return "string" if asked and self.honour_ieee754 else "number"
-
-    def _json(
-        self,
-        request: httpx.Request,
-        body: Any,
-        *,
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        decimals = self._decimals(request)
-        content_type = "application/json; odata.metadata=minimal; odata.streaming=true"
-        if decimals == "string":
-            content_type += "; IEEE754Compatible=true"
-        return json_response(
-            body,
-            status=status,
-            decimals=decimals,
-            content_type=content_type,
-            headers={"OData-Version": "4.0", **(headers or {})},
-        )
-
-    def _key_of(self, entity_set: EntitySet, raw: str) -> str:
-        if entity_set.key == "id":
-            return raw.strip("'").lower()
-        pairs = dict((name, value.replace("''", "'")) for name, value in _PAIR.findall(raw))
-        if not pairs and raw.startswith("'"):
-            pairs = {entity_set.key: raw.strip("'")}
-        for name, value in entity_set.scope.items():
-            if pairs.pop(name, value) != value:
-                raise Abort(
-                    odata_error(404, "BadRequest_NotFound", f"No record in {name} {pairs.get(name)!r}.")
-                )
-        if set(pairs) != {entity_set.key}:
-            raise Abort(odata_error(400, "BadRequest", f"The key of {entity_set.name} is {entity_set.key}."))
-        return str(pairs[entity_set.key])
-
-    def _entity_path(self, request: httpx.Request, segments: list[str]) -> httpx.Response:
-        if not segments or len(segments) > 2:
-            raise Abort(odata_error(404, "BadRequest_NotFound", "No such resource."))
-        match = _SEGMENT.match(segments[0])
-        entity_set = self.sets.get(match.group("name")) if match else None
-        if match is None or entity_set is None:
-            name = segments[0].split("(")[0]
-            raise Abort(
-                odata_error(404, "BadRequest_NotFound", f"Resource not found for the segment '{name}'.")
-            )
-        raw_key = match.group("key")
-        if raw_key is None:
-            if len(segments) != 1:
-                raise Abort(odata_error(404, "BadRequest_NotFound", "No such resource."))
-            if request.method == "GET":
-                return self._list(request, entity_set)
-            if request.method == "POST":
-                return self._create(request, entity_set)
-            raise Abort(
-                odata_error(405, "BadRequest_MethodNotAllowed", f"{request.method} is not allowed here.")
-            )
-        key = self._key_of(entity_set, raw_key)
-        record = entity_set.get(key)
-        if record is None:
-            raise Abort(
-                odata_error(404, "BadRequest_NotFound", f"The {entity_set.name} record {key} does not exist.")
-            )
-        if len(segments) == 2:
-            return self._action(request, entity_set, record, segments[1])
-        if request.method == "GET":
-            params = request.url.params
-            return self._json(
-                request,
-                {
-                    "@odata.context": self._context(f"{entity_set.name}/$entity"),
-                    **entity_set.entity(record, expand=params.get("$expand"), select=_select(params)),
-                },
-                headers={"ETag": etag_of(record)},
-            )
-        if request.method in ("PATCH", "DELETE"):
-            self._check_if_match(request, record)
-            if request.method == "DELETE":
-                if "delete" not in entity_set.operations or record.data.get("status") not in (None, "Draft"):
-                    raise Abort(
-                        odata_error(400, "BadRequest", f"This {entity_set.name} record cannot be deleted.")
-                    )
-                entity_set.delete(record.id)
-                return httpx.Response(204, headers={"OData-Version": "4.0"})
-            if "update" not in entity_set.operations:
-                raise Abort(
-                    odata_error(405, "BadRequest_MethodNotAllowed", f"{entity_set.name} are read-only.")
-                )
-            updated = self._write(lambda: entity_set.update(record.id, self._body(request)))
-            return self._json(
-                request,
-                {"@odata.context": self._context(f"{entity_set.name}/$entity"), **entity_set.entity(updated)},
-                headers={"ETag": etag_of(updated)},
-            )
-        raise Abort(odata_error(405, "BadRequest_MethodNotAllowed", f"{request.method} is not allowed here."))
-
-    def _check_if_match(self, request: httpx.Request, record: Any) -> None:
-        given = request.headers.get("if-match")
-        if given is None:
-            raise Abort(odata_error(428, "BadRequest", "The If-Match header is required to change a record."))
-        if given.strip() != "*" and given.strip() != etag_of(record):
-            raise Abort(
-                odata_error(
-                    412,
-                    "Request_EntityChanged",
-                    "Could not save because another user has already changed the record.",
-                )
-            )
-
-    def _body(self, request: httpx.Request) -> Any:
-        try:
-            return read_json(request)
-        except ValueError:
-            raise Abort(
-                odata_error(400, "BadRequest_InvalidRequestBody", "The request body is not valid JSON.")
-            ) from None
-
-    def _write(self, action: Any) -> Any:
-        try:
-            return action()
-        except WriteError as error:
-            raise Abort(odata_error(error.status, error.code, error.message)) from None
-
-    def _create(self, request: httpx.Request, entity_set: EntitySet) -> httpx.Response:
-        if "create" not in entity_set.operations:
-            raise Abort(
-                odata_error(405, "BadRequest_MethodNotAllowed", f"{entity_set.name} cannot be created.")
-            )
-        created = self._write(lambda: entity_set.create(self._body(request)))
-        body = entity_set.entity(created, expand=entity_set.lines or None)
-        return self._json(
-            request,
-            {"@odata.context": self._context(f"{entity_set.name}/$entity"), **body},
-            status=201,
-            headers={"ETag": etag_of(created), "Location": f"{self._origin}{request.url.path}({created.id})"},
-        )
-
-    def _action(
-        self, request: httpx.Request, entity_set: EntitySet, record: Any, name: str
-    ) -> httpx.Response:
-        if (
-            request.method != "POST"
-            or name != "Microsoft.NAV.post"
-            or entity_set.name
-            not in (
-                "purchaseInvoices",
-                "salesInvoices",
-            )
-        ):
-            raise Abort(odata_error(404, "BadRequest_NotFound", f"No action {name} on {entity_set.name}."))
-        if record.data.get("status") != "Draft":
-            raise Abort(odata_error(400, "Application_DialogException", "The document is already posted."))
-        entity_set.collection.update(record.id, {**record.data, "status": "Open"})
-        self.posted.append((entity_set.name, record.id))
-        return httpx.Response(204, headers={"OData-Version": "4.0"})
-
-    def _list(self, request: httpx.Request, entity_set: EntitySet) -> httpx.Response:
-        params = request.url.params
-        unknown = sorted(
-            name for name in params if name.startswith("$") and name not in _SYSTEM_OPTIONS
-        ) + sorted(name for name in params if not name.startswith("$") and name != "cross-company")
-        if unknown:
-            raise Abort(
-                odata_error(400, "BadRequest", f"The query parameter '{unknown[0]}' is not supported.")
-            )
-        size = _MAX_PAGE
-        preference = re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("prefer", ""))
-        applied = {}
-        if preference:
-            size = max(1, min(_MAX_PAGE, int(preference.group(1))))
-            applied = {"Preference-Applied": f"odata.maxpagesize={size}"}
-        top = params.get("$top")
-        if top is not None:
-            if not top.isdigit():
-                raise Abort(odata_error(400, "BadRequest", "$top must be a non-negative integer."))
-            size = min(size, int(top))
-        filter_text = params.get("$filter")
-        after = self.paging_cursor((entity_set.name, filter_text), params.get("$skiptoken"))
-        try:
-            records, more = entity_set.page(size=max(size, 1), after=after, filter_text=filter_text)
-        except FilterError as error:
-            raise Abort(odata_error(400, "BadRequest", str(error))) from None
-        if size == 0:
-            records, more = [], False
-        body: dict[str, Any] = {
-            "@odata.context": self._context(entity_set.name),
-            "value": [
-                entity_set.entity(record, expand=params.get("$expand"), select=_select(params))
-                for record in records
-            ],
-        }
-        if more and top is None and records:
-            link = request.url.copy_set_param("$skiptoken", records[-1].id)
-            body["@odata.nextLink"] = str(link)
-        return self._json(request, body, headers=applied)
-
-    def _batch(self, request: httpx.Request) -> httpx.Response:
-        body = self._body(request)
-        if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
-            raise Abort(odata_error(400, "BadRequest", "A JSON batch needs a 'requests' array."))
-        if len(body["requests"]) > 100:
-            raise Abort(odata_error(400, "BadRequest", "A batch holds at most 100 requests."))
-        root = f"{self._origin}{self.service_path}/"
-        responses = []
-        from fincon.core.jsonenc import dumps
-
-        for item in body["requests"]:
-            url = str(item.get("url", ""))
-            headers = {**dict(request.headers), **(item.get("headers") or {})}
-            headers.pop("content-length", None)
-            content = dumps(item["body"]) if item.get("body") is not None else b""
-            inner = httpx.Request(
-                str(item.get("method", "GET")),
-                url if url.startswith("http") else root + url.lstrip("/"),
-                headers=headers,
-                content=content,
-            )
-            try:
-                answer = self.dispatch(inner)
-            except Abort as abort:
-                answer = abort.response
-            answer.read()
-            entry: dict[str, Any] = {
-                "id": item.get("id"),
-                "status": answer.status_code,
-                "headers": {
-                    k: v
-                    for k, v in answer.headers.items()
-                    if k.lower() in ("etag", "location", "content-type")
-                },
-            }
-            if answer.content:
-                import json
-                from decimal import Decimal
-
-                entry["body"] = json.loads(answer.content, parse_float=Decimal)
-            responses.append(entry)
-        return self._json(request, {"responses": responses})
-
-
-def _select(params: httpx.QueryParams) -> list[str] | None:
-    value = params.get("$select")
-    return [name.strip() for name in value.split(",") if name.strip()] if value else None

@@ -12,7 +12,7 @@ from fincon.core.clock import Clock
 from fincon.sandbox._emulator import Emulator
 from fincon.sandbox._faults import FaultPlan
 from fincon.sandbox.odata._errors import ODataError, standard_error_body
-from fincon.sandbox.odata._schema import read_schema
+from fincon.sandbox.odata._schema import ServiceSchema, read_schema
 from fincon.sandbox.odata._service import ODataService, RequestContext
 
 __all__ = ["ODataEmulator"]
@@ -66,15 +66,33 @@ class ODataEmulator(Emulator):
                 service.fragment_limit = limit
 
     def add_service(
-        self, root: str, metadata: bytes | str | Path, *, max_page_size: int = 1000, fragment_cache: int = 0
+        self,
+        root: str,
+        metadata: bytes | str | Path | ServiceSchema,
+        *,
+        max_page_size: int = 1000,
+        fragment_cache: int = 0,
     ) -> ODataService:
-        """Mount the service described by ``metadata`` (an EDMX path or its bytes) at ``root``."""
-        service = ODataService(
-            root, read_schema(metadata), max_page_size=max_page_size, fragment_cache=fragment_cache
-        )
+        """Mount the service described by ``metadata`` (an EDMX path, its bytes, or a schema
+        already read, which services may share) at ``root``."""
+        schema = metadata if isinstance(metadata, ServiceSchema) else read_schema(metadata)
+        service = ODataService(root, schema, max_page_size=max_page_size, fragment_cache=fragment_cache)
         service.cycle = self._cycles
+        service.subrequest = self.subrequest
         self.services[service.root] = service
         return service
+
+    def subrequest(self, request: httpx.Request) -> httpx.Response:
+        """One request of a ``$batch``, run like a request of its own (hooks included, faults
+        not: the batch as a whole met those)."""
+        from fincon.sandbox._responses import Abort
+
+        try:
+            return self.dispatch(request)
+        except Abort as abort:
+            return abort.response
+        except Exception:
+            return self.internal_error(request)
 
     def _cycles(self, entity_set: str, continues: bool) -> bool:
         # Emulator.paging_cursor counts pages per listing and says when to send the client back.

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["EdmProperty", "EntitySetSchema", "EntityTypeSchema", "Navigation", "ServiceSchema", "read_schema"]
+__all__ = [
+    "BoundAction",
+    "EdmProperty",
+    "EntitySetSchema",
+    "EntityTypeSchema",
+    "Navigation",
+    "ServiceSchema",
+    "read_schema",
+]
 
 _V2_METADATA = "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"
 
@@ -29,11 +37,28 @@ class EdmProperty:
 
 @dataclass(frozen=True, slots=True)
 class Navigation:
-    """A navigation property and the entity type it leads to."""
+    """A navigation property and the entity type it leads to.
+
+    ``constraints`` are the V4 referential constraints as ``(property, referenced property)``
+    pairs: the source's ``property`` equals the target's ``referenced property``
+    (``purchaseInvoiceLines``: ``("id", "documentId")``). ``contained``: ``ContainsTarget``.
+    """
 
     name: str
     target_type: str
     many: bool
+    constraints: tuple[tuple[str, str], ...] = ()
+    contained: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BoundAction:
+    """A V4 action bound to an entity type (``Microsoft.NAV.post`` on ``purchaseInvoice``)."""
+
+    name: str
+    namespace: str
+    binding_type: str
+    collection: bool = False
 
 
 @dataclass(slots=True)
@@ -49,10 +74,13 @@ class EntityTypeSchema:
 
 @dataclass(frozen=True, slots=True)
 class EntitySetSchema:
-    """An entity set and its entity type."""
+    """An entity set and its entity type; what V4 ``Capabilities`` annotations allow on it."""
 
     name: str
     type: EntityTypeSchema
+    insertable: bool = True
+    updatable: bool = True
+    deletable: bool = True
 
 
 @dataclass(slots=True)
@@ -65,6 +93,11 @@ class ServiceSchema:
     entity_sets: dict[str, EntitySetSchema]
     types: dict[str, EntityTypeSchema]
     document: bytes
+    #: Enum types by qualified name: their member names.
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Bound actions by the qualified name of the entity type they bind to, then by name.
+    actions: dict[str, dict[str, BoundAction]] = field(default_factory=dict)
+    _set_of_type: dict[str, EntitySetSchema | None] = field(default_factory=dict, repr=False)
 
     @property
     def is_v4(self) -> bool:
@@ -72,10 +105,31 @@ class ServiceSchema:
 
     def set_for_type(self, qualified_name: str) -> EntitySetSchema | None:
         """The first entity set holding entities of ``qualified_name`` (navigation targets)."""
-        for entity_set in self.entity_sets.values():
-            if entity_set.type.qualified_name == qualified_name:
-                return entity_set
-        return None
+        if not self._set_of_type:  # built once: a schema's entity sets never change
+            for entity_set in reversed(list(self.entity_sets.values())):
+                self._set_of_type[entity_set.type.qualified_name] = entity_set
+            self._set_of_type[""] = None  # built, even when there is no entity set
+        return self._set_of_type.get(qualified_name)
+
+
+_CAPABILITIES = {
+    "Org.OData.Capabilities.V1.InsertRestrictions": ("Insertable", "insertable"),
+    "Org.OData.Capabilities.V1.UpdateRestrictions": ("Updatable", "updatable"),
+    "Org.OData.Capabilities.V1.DeleteRestrictions": ("Deletable", "deletable"),
+}
+
+
+def _capabilities(entity_set: object) -> dict[str, bool]:
+    """What an ``EntitySet``'s ``Capabilities`` annotations say (absent: allowed)."""
+    allowed: dict[str, bool] = {}
+    for annotation in entity_set:  # type: ignore[attr-defined]
+        term = _CAPABILITIES.get(annotation.get("Term") or "")
+        if term is None:
+            continue
+        for value in annotation.iter():
+            if _local(value.tag) == "PropertyValue" and value.get("Property") == term[0]:
+                allowed[term[1]] = (value.get("Bool") or "true").lower() != "false"
+    return allowed
 
 
 def _local(tag: object) -> str:
@@ -126,10 +180,22 @@ def read_schema(source: bytes | str | Path) -> ServiceSchema:
         return f"{aliases.get(prefix, prefix)}.{rest}" if prefix else name
 
     bases: dict[str, str] = {}
+    enums: dict[str, tuple[str, ...]] = {}
+    actions: dict[str, dict[str, BoundAction]] = {}
     for schema in schemas:
         namespace = schema.get("Namespace") or ""
         for element in schema:
-            if _local(element.tag) != "EntityType":
+            kind = _local(element.tag)
+            if kind == "EnumType":
+                members = tuple(m.get("Name") or "" for m in element if _local(m.tag) == "Member")
+                enums[f"{namespace}.{element.get('Name')}"] = members
+            elif kind == "Action" and (element.get("IsBound") or "").lower() == "true":
+                binding = next((p.get("Type") or "" for p in element if _local(p.tag) == "Parameter"), "")
+                collection = binding.startswith("Collection(")
+                binding = qualify(binding[11:-1] if collection else binding)
+                action = BoundAction(element.get("Name") or "", namespace, binding, collection)
+                actions.setdefault(binding, {})[action.name] = action
+            if kind != "EntityType":
                 continue
             qualified = f"{namespace}.{element.get('Name')}"
             keys: list[str] = []
@@ -156,11 +222,18 @@ def read_schema(source: bytes | str | Path) -> ServiceSchema:
                         target = child.get("Type") or ""
                         many = target.startswith("Collection(")
                         target = qualify(target[11:-1] if many else target)
-                    else:  # V2: through the association's end
-                        ends = associations.get(qualify(child.get("Relationship") or ""), {})
-                        target, many = ends.get(child.get("ToRole") or "", ("", False))
-                        target = qualify(target)
-                    entity.navigation[name] = Navigation(name, target, many)
+                        constraints = tuple(
+                            (ref.get("Property") or "", ref.get("ReferencedProperty") or "")
+                            for ref in child
+                            if _local(ref.tag) == "ReferentialConstraint"
+                        )
+                        contained = (child.get("ContainsTarget") or "").lower() == "true"
+                        entity.navigation[name] = Navigation(name, target, many, constraints, contained)
+                        continue
+                    # V2: through the association's end
+                    ends = associations.get(qualify(child.get("Relationship") or ""), {})
+                    target, many = ends.get(child.get("ToRole") or "", ("", False))
+                    entity.navigation[name] = Navigation(name, qualify(target), many)
             entity.keys = tuple(keys)
             types[qualified] = entity
     for qualified, base in bases.items():  # inherited keys and members, base first
@@ -185,5 +258,5 @@ def read_schema(source: bytes | str | Path) -> ServiceSchema:
                     entity_type = types.get(qualify(child.get("EntityType") or ""))
                     if entity_type is not None:
                         name = child.get("Name") or ""
-                        entity_sets[name] = EntitySetSchema(name, entity_type)
-    return ServiceSchema(version, namespace, container_name, entity_sets, types, document)
+                        entity_sets[name] = EntitySetSchema(name, entity_type, **_capabilities(child))
+    return ServiceSchema(version, namespace, container_name, entity_sets, types, document, enums, actions)

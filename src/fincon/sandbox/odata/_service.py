@@ -3,15 +3,25 @@
 The service knows OData and nothing about any vendor: authentication, CSRF tokens, message
 headers and extra error details are the emulator's (see :class:`ODataEmulator`).
 
-- resource paths: the service document, ``$metadata``, ``Set``, ``Set/$count``, ``Set(key)``,
-  ``Set(key)/nav`` (and ``/$count``); keys as ``('A')`` or ``(K1='A',K2='B')``;
+- resource paths: the service document, ``$metadata``, ``Set``, ``Set(key)``, then any number
+  of navigation steps (``companies(1)/purchaseInvoices(2)/purchaseInvoiceLines``, joined by
+  referential constraints: see :mod:`._paths`), ``/$count``, and V4 bound actions
+  (``.../Microsoft.NAV.post``, run by handlers the emulator registers with :meth:`bind_action`);
+  keys as ``('A')`` or ``(K1='A',K2='B')``;
 - query options: ``$filter $orderby $top $skip $skiptoken $select $expand $format``, V2
-  ``$inlinecount=allpages``, V4 ``$count=true``; unknown ``$``-options are a 400;
+  ``$inlinecount=allpages``, V4 ``$count=true`` and nested ``$expand`` options
+  (``lines($expand=dimensions;$select=id)``); unknown ``$``-options are a 400, and so is a
+  ``$filter`` comparing a property with a literal of another type;
 - server-driven paging: at most ``max_page_size`` entities a page (V4 also honours
   ``Prefer: odata.maxpagesize``), continued by a next link with a ``$skiptoken``;
-- writes: ``POST`` (deep insert through navigation properties), ``PUT``, ``PATCH``, V2 ``MERGE``
-  (also as ``POST`` with ``X-HTTP-Method``), ``DELETE``; ``If-Match`` against the ETag;
-  bodies are checked against the metadata (unknown properties, types, ``MaxLength``).
+- writes: ``POST`` (deep insert through navigation properties, children joined to their parent
+  by the referential constraints), ``PUT``, ``PATCH``, V2 ``MERGE`` (also as ``POST`` with
+  ``X-HTTP-Method``), ``DELETE``; ``If-Match`` against the ETag (``require_if_match``: 428
+  without one); V4 ``Prefer: return=representation`` / ``return=minimal``; V4 ``Capabilities``
+  annotations (``Insertable``, ``Updatable``, ``Deletable``) honoured; bodies are checked
+  against the metadata (unknown properties, types, enum members, ``MaxLength``); what the
+  vendor's server computes comes from :class:`WriteHooks`;
+- V4 JSON ``$batch`` with atomicity groups (see :mod:`._batch`).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import httpx
 
 from fincon.core.jsonenc import dumps as exact_dumps
 from fincon.sandbox._store import Record
+from fincon.sandbox.odata._batch import run_json_batch
 from fincon.sandbox.odata._edm import (
     decoder_for,
     encoder_for,
@@ -37,13 +48,30 @@ from fincon.sandbox.odata._edm import (
     same_value,
 )
 from fincon.sandbox.odata._errors import ODataError
-from fincon.sandbox.odata._filter import FilterError, compile_filter
+from fincon.sandbox.odata._expand import ExpandItem, parse_expand, parse_select
+from fincon.sandbox.odata._filter import FilterError, Predicate, compile_filter
+from fincon.sandbox.odata._hooks import ActionHandler, WriteHooks
+from fincon.sandbox.odata._paths import Target, join_values, resolve, split_path
 from fincon.sandbox.odata._schema import EntitySetSchema, EntityTypeSchema, Navigation, ServiceSchema
 from fincon.sandbox.odata._store import Entity, EntityStore
 
 __all__ = ["ODataService", "RequestContext"]
 
-_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:\((?P<key>.*)\))?$", re.DOTALL)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_WRITES = frozenset({"PUT", "PATCH", "MERGE", "DELETE"})
+_ZERO: dict[str, Any] = {
+    "Edm.String": "",
+    "Edm.Guid": "00000000-0000-0000-0000-000000000000",
+    "Edm.Boolean": False,
+    "Edm.Byte": 0,
+    "Edm.SByte": 0,
+    "Edm.Int16": 0,
+    "Edm.Int32": 0,
+    "Edm.Int64": 0,
+    "Edm.Decimal": Decimal(0),
+    "Edm.Double": Decimal(0),
+    "Edm.Single": Decimal(0),
+}
 _V2_OPTIONS = frozenset(
     {"$filter", "$orderby", "$top", "$skip", "$skiptoken", "$select", "$expand", "$format", "$inlinecount"}
 )
@@ -118,6 +146,10 @@ class ODataService:
     :param max_page_size: server-driven paging: the most entities one response holds.
     :param fragment_cache: how many serialised entities to keep (unchanged entities are served
         from it, so big listings measure clients rather than the emulator); 0 turns it off.
+
+    Vendor behaviour is set on the instance: :attr:`hooks` (server-side logic of writes),
+    :meth:`bind_action`, :attr:`require_if_match`, :attr:`honour_ieee754`,
+    :attr:`extra_options`, :attr:`max_batch_requests`.
     """
 
     def __init__(
@@ -141,6 +173,21 @@ class ODataService:
         #: continues a listing ($skip or $skiptoken); True answers with a deliberate paging bug:
         #: an empty page whose next link is the request itself (a cursor cycle, for tests).
         self.cycle: Callable[[str, bool], bool] | None = None
+        #: The vendor's server-side logic of writes (computed properties, refusals).
+        self.hooks = WriteHooks()
+        #: PATCH, PUT, MERGE and DELETE without ``If-Match`` are refused with 428 (as BC does).
+        self.require_if_match = False
+        #: Whether ``IEEE754Compatible=true`` turns Int64 and Decimal values into strings (V4).
+        self.honour_ieee754 = True
+        #: Vendor query options accepted besides the standard ones (``$schemaversion``).
+        self.extra_options: frozenset[str] = frozenset()
+        #: The most requests one ``$batch`` may hold (None: no limit).
+        self.max_batch_requests: int | None = None
+        #: Runs one request of a ``$batch`` through the emulator (set by ``ODataEmulator``).
+        self.subrequest: Callable[[httpx.Request], httpx.Response] | None = None
+        self._actions: dict[tuple[str, str], ActionHandler] = {}
+        self._journal: list[Callable[[], None]] | None = None
+        self._filter_types: dict[str, dict[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"<ODataService {self.root} V{self.schema.version} {len(self.stores)} entity sets>"
@@ -149,19 +196,50 @@ class ODataService:
 
     def seed(self, entity_set: str, **options: Any) -> EntityStore:
         """Replace ``entity_set``'s store with one built from ``options`` (see :class:`EntityStore`)."""
-        store = EntityStore(self._set(entity_set), **options)
+        store = EntityStore(self.entity_set(entity_set), **options)
         self.stores[entity_set] = store
         return store
 
     def store(self, entity_set: str) -> EntityStore:
-        self._set(entity_set)
+        """The entities of ``entity_set``."""
+        self.entity_set(entity_set)
         return self.stores[entity_set]
 
-    def _set(self, name: str) -> EntitySetSchema:
+    def entity_set(self, name: str) -> EntitySetSchema:
+        """The entity set ``name``; ``ODataError(404)`` if the metadata has none."""
         entity_set = self.schema.entity_sets.get(name)
         if entity_set is None:
             raise ODataError(404, "RESOURCE_NOT_FOUND", f"Resource not found for segment '{name}'")
         return entity_set
+
+    _set = entity_set
+
+    def bind_action(self, binding_type: str, name: str, handler: ActionHandler) -> None:
+        """Run ``handler`` for the bound action ``name`` of ``binding_type`` (a qualified entity
+        type name); the metadata must declare it. Declared actions without a handler answer 501."""
+        if name not in self.schema.actions.get(binding_type, {}):
+            raise ValueError(f"the metadata declares no action {name!r} bound to {binding_type}")
+        self._actions[(binding_type, name)] = handler
+
+    def defaults(self, entity_set: str) -> dict[str, Any]:
+        """A value for each non-nullable property (its type's zero: ``""``, ``0``, ``False``,
+        the nil GUID, an enum's first member), for seeds that must fill every one."""
+        values: dict[str, Any] = {}
+        for name, prop in self.entity_set(entity_set).type.properties.items():
+            if prop.nullable:
+                continue
+            members = self.schema.enums.get(prop.type)
+            if members:
+                values[name] = members[0]
+            elif prop.type in _ZERO:
+                values[name] = _ZERO[prop.type]
+        return values
+
+    def begin_journal(self, journal: list[Callable[[], None]] | None) -> None:
+        """Record how to undo every write from now on into ``journal`` (None: stop)."""
+        self._journal = journal
+        for store in self.stores.values():
+            store.journal = journal
 
     # -- dispatch --------------------------------------------------------------------------------
 
@@ -171,78 +249,79 @@ class ODataService:
         method = request.method.upper()
         if method == "POST" and request.headers.get("X-HTTP-Method"):
             method = request.headers["X-HTTP-Method"].upper()
-        segments = [unquote(part) for part in path.strip("/").split("/")] if path.strip("/") else []
+        segments = [unquote(part) for part in split_path(path)]
         if not segments:
             return self._service_document(ctx)
         if segments == ["$metadata"]:
             return httpx.Response(
                 200, headers={"Content-Type": "application/xml"}, content=self.schema.document
             )
-        if segments[0] == "$batch":
-            raise ODataError(501, "NOT_IMPLEMENTED", "$batch is not supported by this emulator")
+        if segments == ["$batch"]:
+            return self._batch(ctx, request, method)
         params = request.url.params
-        known = _V4_OPTIONS if self.v4 else _V2_OPTIONS
+        known = (_V4_OPTIONS if self.v4 else _V2_OPTIONS) | self.extra_options
         for name in params:
             if name.startswith("$") and name not in known:
                 raise ODataError(
                     400, "INVALID_SYSTEM_QUERY_OPTION", f"System query option '{name}' is not supported"
                 )
-        entity_set, record, nav_path, count = self._resolve(segments)
+        target = resolve(self, segments)
+        if target.action is not None:
+            return self._run_action(ctx, request, method, target)
+        entity_set, record = target.entity_set, target.record
         if method in ("GET", "HEAD"):
             if record is None:
-                return self._collection(ctx, request, entity_set, count=count)
-            if nav_path is not None:
-                return self._navigation(ctx, request, entity_set, record, nav_path, count)
+                return self._collection(ctx, request, target)
             return self._single(ctx, request, entity_set, record)
-        if count or nav_path is not None:
+        if target.count:
             raise ODataError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here")
         if method == "POST" and record is None:
-            return self._create(ctx, request, entity_set)
+            if target.empty:
+                raise ODataError(400, "INVALID_URI", "There is no parent to add this entity to")
+            return self._create(ctx, request, entity_set, target.constraint)
         if record is None:
             raise ODataError(405, "METHOD_NOT_ALLOWED", f"{method} needs a key predicate")
+        if method in _WRITES and self.require_if_match and not request.headers.get("If-Match"):
+            raise ODataError(
+                428, "PRECONDITION_REQUIRED", "An If-Match header is required to change this entity"
+            )
         if method in ("PUT", "PATCH", "MERGE"):
             return self._update(ctx, request, entity_set, record, replace=method == "PUT")
         if method == "DELETE":
-            self._check_etag(request, entity_set, record)
-            self.stores[entity_set.name].delete(record)
-            return httpx.Response(204)
+            return self._delete(request, entity_set, record)
         raise ODataError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here")
 
     def _context(self, request: httpx.Request) -> RequestContext:
         url = request.url
         default = {"http": 80, "https": 443}.get(url.scheme)
         origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port and url.port != default else "")
-        ieee = self.v4 and any(
-            "ieee754compatible=true" in request.headers.get(name, "").replace(" ", "").lower()
-            for name in ("Accept", "Content-Type")
+        ieee = (
+            self.v4
+            and self.honour_ieee754
+            and any(
+                "ieee754compatible=true" in request.headers.get(name, "").replace(" ", "").lower()
+                for name in ("Accept", "Content-Type")
+            )
         )
         return RequestContext(origin, self.v4, ieee)
 
-    def _resolve(
-        self, segments: list[str]
-    ) -> tuple[EntitySetSchema, Record[Entity] | None, str | None, bool]:
-        count = segments[-1] == "$count"
-        if count:
-            segments = segments[:-1]
-        if not segments or len(segments) > 2:
-            raise ODataError(404, "RESOURCE_NOT_FOUND", "Resource not found")
-        found = _SEGMENT.match(segments[0])
-        if found is None:
-            raise ODataError(404, "RESOURCE_NOT_FOUND", f"Resource not found for segment '{segments[0]}'")
-        entity_set = self._set(found.group("name"))
-        key_text = found.group("key")
-        record = None
-        if key_text is not None:
-            record = self.find(entity_set, key_text)
-        nav = segments[1] if len(segments) == 2 else None
-        if nav is not None:
-            if record is None:
-                raise ODataError(400, "INVALID_URI", "navigation needs a key predicate")
-            if nav not in entity_set.type.navigation:
-                raise ODataError(404, "RESOURCE_NOT_FOUND", f"Property '{nav}' is invalid")
-        if count and record is not None and nav is None:
-            raise ODataError(400, "INVALID_URI", "$count needs a collection")
-        return entity_set, record, nav, count
+    def _batch(self, ctx: RequestContext, request: httpx.Request, method: str) -> httpx.Response:
+        content_type = request.headers.get("Content-Type", "")
+        if method != "POST":
+            raise ODataError(405, "METHOD_NOT_ALLOWED", "$batch takes POST")
+        if not self.v4 or not content_type.startswith("application/json"):
+            raise ODataError(501, "NOT_IMPLEMENTED", "Only JSON $batch (OData V4) is supported")
+        body = self._json_body(request)
+        dispatch = self.subrequest or (lambda inner: self._direct(inner))
+        return self.json(ctx, run_json_batch(self, ctx, request, dispatch, body))
+
+    def _direct(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self.handle(request, request.url.path[len(self.root) :])
+        except ODataError as error:
+            from fincon.sandbox.odata._errors import standard_error_body
+
+            return self.json(self._context(request), standard_error_body(error, v4=self.v4), error.status)
 
     def parse_key(self, entity_set: EntitySetSchema, text: str) -> tuple[Any, ...]:
         """The key tuple of ``Set(<text>)``; ``ODataError(400)`` when it does not fit the key."""
@@ -270,6 +349,10 @@ class ODataService:
         kind = entity_set.type.properties[name].type
         if kind == "Edm.String" and not isinstance(value, str):
             raise ODataError(400, "INVALID_KEY", f"Key property {name} is a string: quote it")
+        if kind == "Edm.Guid":
+            if not isinstance(value, str) or not _GUID.match(value):
+                raise ODataError(400, "INVALID_KEY", f"Key property {name} is a GUID")
+            return value.lower()  # GUIDs are case-insensitive; stored in lower case
         if kind in ("Edm.Int16", "Edm.Int32", "Edm.Int64", "Edm.Byte") and isinstance(value, Decimal):
             return int(value)
         return value
@@ -335,12 +418,7 @@ class ODataService:
                     raise ODataError(400, "INVALID_QUERY", f"{name} must be a non-negative integer")
                 query[name] = int(text)
         if "$filter" in params:
-            try:
-                query["$filter"] = compile_filter(
-                    params["$filter"], frozenset(entity_type.properties), v4=self.v4
-                )
-            except FilterError as error:
-                raise ODataError(400, "INVALID_FILTER", f"Invalid filter expression: {error}") from None
+            query["$filter"] = self.compile_filter(params["$filter"], entity_type)
         if "$orderby" in params:
             order: list[tuple[str, bool]] = []
             for part in params["$orderby"].split(","):
@@ -353,37 +431,21 @@ class ODataService:
                     raise ODataError(400, "INVALID_ORDERBY", f"Invalid $orderby: {part.strip()!r}")
                 order.append((words[0], len(words) > 1 and words[1] == "desc"))
             query["$orderby"] = order
-        query["$select"] = self._select(params.get("$select"), entity_type)
-        query["$expand"] = self._expand(params.get("$expand"), entity_type)
+        query["$select"] = parse_select(params.get("$select"), entity_type)
+        query["$expand"] = parse_expand(params.get("$expand"), entity_type, self.schema.types, v4=self.v4)
         return query
 
-    def _select(self, text: str | None, entity_type: EntityTypeSchema) -> tuple[str, ...] | None:
-        if not text or text.strip() == "*":
-            return None
-        names = []
-        for part in text.split(","):
-            name = part.strip().split("/", 1)[0]
-            if name not in entity_type.properties and name not in entity_type.navigation:
-                raise ODataError(400, "INVALID_SELECT", f"Property '{name}' in $select does not exist")
-            names.append(name)
-        return tuple(names)
-
-    def _expand(self, text: str | None, entity_type: EntityTypeSchema) -> dict[str, Any]:
-        tree: dict[str, Any] = {}
-        if not text:
-            return tree
-        for path in text.split(","):
-            node, current = tree, entity_type
-            for step in path.strip().split("/"):
-                nav = current.navigation.get(step)
-                target = self.schema.types.get(nav.target_type) if nav is not None else None
-                if nav is None or target is None:
-                    raise ODataError(
-                        400, "INVALID_EXPAND", f"Property '{step}' in $expand is not a navigation property"
-                    )
-                node = node.setdefault(step, {})
-                current = target
-        return tree
+    def compile_filter(self, text: str, entity_type: EntityTypeSchema) -> Predicate:
+        """``$filter=text`` on ``entity_type`` as a predicate; ``ODataError(400)`` if unreadable
+        or comparing a property with a literal of another type."""
+        types = self._filter_types.get(entity_type.qualified_name)
+        if types is None:
+            types = {name: prop.type for name, prop in entity_type.properties.items()}
+            self._filter_types[entity_type.qualified_name] = types
+        try:
+            return compile_filter(text, frozenset(types), v4=self.v4, types=types)
+        except FilterError as error:
+            raise ODataError(400, "INVALID_FILTER", f"Invalid filter expression: {error}") from None
 
     def _page_size(self, request: httpx.Request) -> tuple[int, bool]:
         if self.v4:
@@ -392,14 +454,28 @@ class ODataService:
                 return min(int(found.group(1)), self.max_page_size), True
         return self.max_page_size, False
 
-    def _collection(
-        self, ctx: RequestContext, request: httpx.Request, entity_set: EntitySetSchema, *, count: bool
-    ) -> httpx.Response:
+    def _collection(self, ctx: RequestContext, request: httpx.Request, target: Target) -> httpx.Response:
+        try:
+            return self._listing(ctx, request, target)
+        except FilterError as error:  # values met while filtering that do not compare
+            raise ODataError(400, "INVALID_FILTER", f"Invalid filter expression: {error}") from None
+
+    def _listing(self, ctx: RequestContext, request: httpx.Request, target: Target) -> httpx.Response:
+        entity_set = target.entity_set
         query = self._query(request, entity_set.type)
         store = self.stores[entity_set.name]
         where = query.get("$filter")
-        if count:
-            counted = sum(1 for _ in store.iter(where)) if where is not None else len(store)
+        # A collection reached by navigation: its members, found through the store's index.
+        members: list[Record[Entity]] | None = None
+        if target.empty:
+            members = []
+        elif target.constraint:
+            members = store.matching(target.constraint)
+        if target.count:
+            if members is not None:
+                counted = sum(1 for item in members if where is None or where(item.data))
+            else:
+                counted = sum(1 for _ in store.iter(where)) if where is not None else len(store)
             return httpx.Response(200, headers={"Content-Type": "text/plain"}, content=str(counted).encode())
         page_size, preferred = self._page_size(request)
         continues = "$skip" in request.url.params or "$skiptoken" in request.url.params
@@ -417,9 +493,14 @@ class ODataService:
             order = None  # the store is already in that order: no sort, id skiptokens
         # A $top this page reaches ends the answer, so nothing after it needs looking at.
         capped = top is not None and top <= page_size
-        records, more = self._slice(
-            store, where, order, skip, token, limit, request.url.params.get("$filter"), capped
-        )
+        if members is not None:
+            matched = [item for item in members if where is None or where(item.data)]
+            records, more = self._slice_list(matched, order, skip, token, limit)
+            order = order or [(name, False) for name in store.keys]  # position skiptokens
+        else:
+            records, more = self._slice(
+                store, where, order, skip, token, limit, request.url.params.get("$filter"), capped
+            )
         if top is not None and len(records) >= top:
             more = False
         entities = self._entities(ctx, entity_set, records, query["$select"], query["$expand"])
@@ -429,7 +510,9 @@ class ODataService:
             next_link = self._next_link(ctx, request, last, None if top is None else top - len(records))
         total: int | None = None
         inline = request.url.params.get("$inlinecount" if not self.v4 else "$count", "")
-        if inline in ("allpages", "true"):
+        if inline in ("allpages", "true") and members is not None:
+            total = sum(1 for item in members if where is None or where(item.data))
+        elif inline in ("allpages", "true"):
             total = sum(1 for _ in store.iter(where)) if where is not None else len(store)
         headers = {"Preference-Applied": f"odata.maxpagesize={page_size}"} if preferred else None
         if self.v4:
@@ -483,6 +566,22 @@ class ODataService:
     @staticmethod
     def _position(token: str | None, skip: int) -> int:
         return int(token[1:]) if token and token.startswith("@") and token[1:].isdigit() else skip
+
+    def _slice_list(
+        self,
+        records: list[Record[Entity]],
+        order: list[tuple[str, bool]] | None,
+        skip: int,
+        token: str | None,
+        limit: int,
+    ) -> tuple[list[Record[Entity]], bool]:
+        """A page of entities already found (a navigation's), by position."""
+        for name, descending in reversed(order or []):
+            records.sort(key=lambda record: _sort_key(record.data.get(name)), reverse=descending)
+        if token is not None and not (token.startswith("@") and token[1:].isdigit()):
+            raise ODataError(400, "INVALID_SKIPTOKEN", f"Invalid $skiptoken '{token}'")
+        start = self._position(token, skip)
+        return records[start : start + limit], start + limit < len(records)
 
     def _slice(
         self,
@@ -538,64 +637,39 @@ class ODataService:
         self, ctx: RequestContext, request: httpx.Request, entity_set: EntitySetSchema, record: Record[Entity]
     ) -> httpx.Response:
         query = self._query(request, entity_set.type)
-        entity = self.entity(ctx, entity_set, record, query["$select"], query["$expand"])
-        headers = {"ETag": self.etag(record)}
+        return self._entity_response(ctx, entity_set, record, query["$select"], query["$expand"])
+
+    def _entity_response(
+        self,
+        ctx: RequestContext,
+        entity_set: EntitySetSchema,
+        record: Record[Entity],
+        select: tuple[str, ...] | None = None,
+        expand: Mapping[str, ExpandItem] | None = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            entity = self.entity(ctx, entity_set, record, select, expand)
+        except FilterError as error:
+            raise ODataError(400, "INVALID_FILTER", f"Invalid filter expression: {error}") from None
+        headers = {"ETag": self.etag(record), **(headers or {})}
         if self.v4:
             return self.json(
                 ctx,
                 {"@odata.context": f"{ctx.origin}{self.root}/$metadata#{entity_set.name}/$entity", **entity},
-                headers=headers,
+                status,
+                headers,
             )
-        return self.json(ctx, {"d": entity}, headers=headers)
-
-    def _navigation(
-        self,
-        ctx: RequestContext,
-        request: httpx.Request,
-        entity_set: EntitySetSchema,
-        record: Record[Entity],
-        nav: str,
-        count: bool,
-    ) -> httpx.Response:
-        target_set, related = self.related(entity_set, record, nav)
-        many = entity_set.type.navigation[nav].many
-        if count:
-            return httpx.Response(
-                200, headers={"Content-Type": "text/plain"}, content=str(len(related)).encode()
-            )
-        query = self._query(request, target_set.type)
-        if query.get("$filter") is not None:
-            related = [item for item in related if query["$filter"](item.data)]
-        entities = [
-            self.entity(ctx, target_set, item, query["$select"], query["$expand"]) for item in related
-        ]
-        if not many:
-            if not entities:
-                raise ODataError(404, "RESOURCE_NOT_FOUND", f"No entity behind {nav}")
-            return self.json(ctx, entities[0] if self.v4 else {"d": entities[0]})
-        if self.v4:
-            return self.json(
-                ctx,
-                {"@odata.context": f"{ctx.origin}{self.root}/$metadata#{target_set.name}", "value": entities},
-            )
-        return self.json(ctx, {"d": {"results": entities}})
+        return self.json(ctx, {"d": entity}, status, headers)
 
     def related(
         self, entity_set: EntitySetSchema, record: Record[Entity], nav: str
     ) -> tuple[EntitySetSchema, list[Record[Entity]]]:
-        """The entity set behind ``nav`` and the entities ``record`` leads to through it.
-
-        The join is on the target's key properties that the source also has (SAP's EDMX files
-        rarely declare referential constraints; the key names are shared instead).
-        """
-        navigation = entity_set.type.navigation[nav]
-        target_set = self.schema.set_for_type(navigation.target_type)
-        if target_set is None:
-            raise ODataError(404, "RESOURCE_NOT_FOUND", f"No entity set for {navigation.target_type}")
-        values = {
-            name: record.data.get(name) for name in target_set.type.keys if name in entity_set.type.properties
-        }
-        if not values or any(value in (None, "") for value in values.values()):
+        """The entity set behind ``nav`` and the entities ``record`` leads to through it (joined
+        by referential constraints, else by shared key names: see :mod:`._paths`)."""
+        target_set, values = join_values(self, entity_set, record, entity_set.type.navigation[nav])
+        if values is None:
             return target_set, []
         return target_set, self.stores[target_set.name].matching(values)
 
@@ -607,6 +681,11 @@ class ODataService:
         return f"W/\"datetimeoffset'{stamp}'\""
 
     def entity_uri(self, ctx: RequestContext, entity_set: EntitySetSchema, entity: Entity) -> str:
+        """The canonical URI of ``entity``: ``{root}/{Set}({key})``."""
+        return f"{ctx.origin}{self.root}/{entity_set.name}({self.key_predicate(entity_set, entity)})"
+
+    def key_predicate(self, entity_set: EntitySetSchema, entity: Entity) -> str:
+        """What goes between the parentheses of ``entity``'s URI (percent-encoded as needed)."""
         keys = entity_set.type.keys
         properties = entity_set.type.properties
         if len(keys) == 1:
@@ -618,7 +697,7 @@ class ODataService:
             )
         if not _PLAIN_KEY.match(predicate):
             predicate = quote(predicate, safe=_KEY_SAFE)
-        return f"{ctx.origin}{self.root}/{entity_set.name}({predicate})"
+        return predicate
 
     def _encoders_for(
         self, entity_type: EntityTypeSchema, ieee754: bool
@@ -626,9 +705,11 @@ class ODataService:
         cache_key = (entity_type.qualified_name, ieee754)
         encoders = self._encoders.get(cache_key)
         if encoders is None:
+            # V4 stream properties are read from their own URL, never inline.
             encoders = [
                 (name, encoder_for(prop, v4=self.v4, ieee754=ieee754))
                 for name, prop in entity_type.properties.items()
+                if prop.type != "Edm.Stream"
             ]
             self._encoders[cache_key] = encoders
         return encoders
@@ -653,11 +734,11 @@ class ODataService:
         entity_set: EntitySetSchema,
         record: Record[Entity],
         select: tuple[str, ...] | None = None,
-        expand: Mapping[str, Any] | None = None,
+        expand: Mapping[str, ExpandItem] | None = None,
     ) -> Any:
         """``record`` in the wire format of the service's version."""
         data = record.data
-        uri = self.entity_uri(ctx, entity_set, data)
+        uri = "" if self.v4 else self.entity_uri(ctx, entity_set, data)  # V4 writes no URIs
         etag = self.etag(record)
         out: dict[str, Any] = {}
         if self.v4:
@@ -678,30 +759,67 @@ class ODataService:
                 if name in chosen:
                     value = data.get(name)
                     out[name] = None if value is None else encode(value)
-        for nav_name, navigation in shape.navigation:
+        if self.v4:  # only what is expanded (types with many navigation properties are common)
+            for nav_name, how in (expand or {}).items():
+                self._expanded(ctx, entity_set, record, nav_name, how, out)
+            return out
+        for nav_name, _ in shape.navigation:
             if expand and nav_name in expand:
-                target_set, related = self.related(entity_set, record, nav_name)
-                items = [self.entity(ctx, target_set, item, None, expand[nav_name]) for item in related]
-                if navigation.many:
-                    out[nav_name] = items if self.v4 else {"results": items}
-                else:
-                    out[nav_name] = items[0] if items else None
-            elif not self.v4 and (chosen is None or nav_name in chosen):
+                self._expanded(ctx, entity_set, record, nav_name, expand[nav_name], out)
+            elif chosen is None or nav_name in chosen:
                 out[nav_name] = {"__deferred": {"uri": f"{uri}/{nav_name}"}}
         return out
 
+    def _expanded(
+        self,
+        ctx: RequestContext,
+        entity_set: EntitySetSchema,
+        record: Record[Entity],
+        nav_name: str,
+        how: ExpandItem,
+        out: dict[str, Any],
+    ) -> None:
+        target_set, related = self.related(entity_set, record, nav_name)
+        if how.where is not None:
+            related = [item for item in related if how.where(item.data)]
+        if how.top is not None:
+            related = related[: how.top]
+        items = [self.entity(ctx, target_set, item, how.select, how.expand) for item in related]
+        if entity_set.type.navigation[nav_name].many:
+            out[nav_name] = items if self.v4 else {"results": items}
+        else:
+            out[nav_name] = items[0] if items else None
+
     # -- writing ---------------------------------------------------------------------------------
 
-    def _body(self, request: httpx.Request) -> dict[str, Any]:
+    def _json_body(self, request: httpx.Request) -> Any:
         try:
-            body = json.loads(request.content or b"null", parse_float=Decimal)
+            return json.loads(request.content or b"null", parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
             raise ODataError(400, "INVALID_BODY", "The request body is not valid JSON") from None
+
+    def _body(self, request: httpx.Request) -> dict[str, Any]:
+        body = self._json_body(request)
         if isinstance(body, dict) and not self.v4 and set(body) == {"d"} and isinstance(body["d"], dict):
             body = body["d"]
         if not isinstance(body, dict):
             raise ODataError(400, "INVALID_BODY", "The request body must be a JSON object")
         return body
+
+    def _decoders_for(self, entity_type: EntityTypeSchema) -> dict[str, Callable[[Any], Any]]:
+        decoders = self._decoders.get(entity_type.qualified_name)
+        if decoders is None:
+            decoders = {}
+            for name, prop in entity_type.properties.items():
+                members = self.schema.enums.get(prop.type)
+                if members is not None:
+                    decoders[name] = _enum_decoder(prop.type, members)
+                elif prop.type == "Edm.Guid":
+                    decoders[name] = _guid_decoder
+                else:
+                    decoders[name] = decoder_for(prop, v4=self.v4)
+            self._decoders[entity_type.qualified_name] = decoders
+        return decoders
 
     def decode(
         self, entity_set: EntitySetSchema, body: Mapping[str, Any]
@@ -709,10 +827,7 @@ class ODataService:
         """A request body as stored values, and its deep-insert navigation payloads, checked
         against the metadata; ``ODataError(400)`` naming the first bad property."""
         entity_type = entity_set.type
-        decoders = self._decoders.get(entity_type.qualified_name)
-        if decoders is None:
-            decoders = {name: decoder_for(prop, v4=self.v4) for name, prop in entity_type.properties.items()}
-            self._decoders[entity_type.qualified_name] = decoders
+        decoders = self._decoders_for(entity_type)
         entity: Entity = {}
         nested: dict[str, list[Any]] = {}
         for name, value in body.items():
@@ -754,10 +869,15 @@ class ODataService:
     def create(
         self, entity_set: EntitySetSchema, body: Mapping[str, Any], parent: Mapping[str, Any] | None = None
     ) -> Record[Entity]:
-        """Create an entity (and its deep-inserted children) from a request body."""
+        """Create an entity (and its deep-inserted children) from a request body; ``parent``
+        holds the values the entity gets from the entity it is created under."""
+        if not entity_set.insertable:
+            raise ODataError(405, "METHOD_NOT_ALLOWED", f"Entities cannot be added to {entity_set.name}")
         entity, nested = self.decode(entity_set, body)
+        sent = frozenset(entity)
         for name, value in (parent or {}).items():
             entity.setdefault(name, value)
+        entity = self.hooks.prepare(self, entity_set.name, entity, None, sent)
         store = self.stores[entity_set.name]
         try:
             record = store.create(entity)
@@ -768,36 +888,40 @@ class ODataService:
         except ValueError as error:
             raise ODataError(400, "INVALID_VALUE", str(error)) from None
         for nav_name, items in nested.items():
-            target_set = self.schema.set_for_type(entity_set.type.navigation[nav_name].target_type)
-            if target_set is None:
-                raise ODataError(400, "INVALID_BODY", f"{nav_name} cannot be deep-inserted")
-            join = {
-                name: record.data.get(name)
-                for name in target_set.type.keys
-                if name in entity_set.type.properties
-            }
+            navigation = entity_set.type.navigation[nav_name]
+            target_set, join = join_values(self, entity_set, record, navigation)
+            if join is None:  # no relation to fill in: the children carry their own keys
+                join = {
+                    name: record.data[name]
+                    for name in target_set.type.keys
+                    if record.data.get(name) not in (None, "")
+                }
             for item in items:
                 if not isinstance(item, dict):
                     raise ODataError(400, "INVALID_BODY", f"{nav_name} holds entities")
                 self.create(target_set, item, join)
-        return record
+        self.hooks.written(self, entity_set.name, store.get(record.id) or record)
+        return store.get(record.id) or record
 
     def _create(
-        self, ctx: RequestContext, request: httpx.Request, entity_set: EntitySetSchema
+        self,
+        ctx: RequestContext,
+        request: httpx.Request,
+        entity_set: EntitySetSchema,
+        parent: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
         body = self._body(request)
-        record = self.create(entity_set, body)
-        expand: dict[str, Any] = {name: {} for name in body if name in entity_set.type.navigation}
-        entity = self.entity(ctx, entity_set, record, None, expand)
-        headers = {"Location": self.entity_uri(ctx, entity_set, record.data), "ETag": self.etag(record)}
-        if self.v4:
-            return self.json(
-                ctx,
-                {"@odata.context": f"{ctx.origin}{self.root}/$metadata#{entity_set.name}/$entity", **entity},
-                201,
-                headers,
+        record = self.create(entity_set, body, parent)
+        # The entity's address where it was created (``companies(1)/vendors(2)``).
+        location = f"{ctx.origin}{request.url.path}({self.key_predicate(entity_set, record.data)})"
+        headers = {"Location": location}
+        if self.v4 and _prefers(request, "return=minimal"):
+            headers.update(
+                {"OData-EntityId": location, "Preference-Applied": "return=minimal", "OData-Version": "4.0"}
             )
-        return self.json(ctx, {"d": entity}, 201, headers)
+            return httpx.Response(204, headers={**headers, "ETag": self.etag(record)})
+        expand = {name: ExpandItem() for name in body if name in entity_set.type.navigation}
+        return self._entity_response(ctx, entity_set, record, None, expand, 201, headers)
 
     def _check_etag(
         self, request: httpx.Request, entity_set: EntitySetSchema, record: Record[Entity]
@@ -817,6 +941,8 @@ class ODataService:
         *,
         replace: bool,
     ) -> httpx.Response:
+        if not entity_set.updatable:
+            raise ODataError(405, "METHOD_NOT_ALLOWED", f"Entities of {entity_set.name} cannot be changed")
         self._check_etag(request, entity_set, record)
         changes, nested = self.decode(entity_set, self._body(request))
         if nested:
@@ -829,8 +955,16 @@ class ODataService:
         base = (
             {name: record.data.get(name) for name in entity_set.type.keys} if replace else dict(record.data)
         )
+        merged = self.hooks.prepare(self, entity_set.name, {**base, **changes}, record, frozenset(changes))
         # Cached fragments are keyed by ``updated_at``, so the old one is never served again.
-        updated = self.stores[entity_set.name].update(record, {**base, **changes})
+        store = self.stores[entity_set.name]
+        updated = store.update(record, merged)
+        self.hooks.written(self, entity_set.name, updated)
+        updated = store.get(updated.id) or updated
+        if self.v4 and _prefers(request, "return=representation"):
+            return self._entity_response(
+                ctx, entity_set, updated, headers={"Preference-Applied": "return=representation"}
+            )
         return httpx.Response(
             204,
             headers={
@@ -838,6 +972,63 @@ class ODataService:
                 **({"OData-Version": "4.0"} if self.v4 else {"DataServiceVersion": "2.0"}),
             },
         )
+
+    def _delete(
+        self, request: httpx.Request, entity_set: EntitySetSchema, record: Record[Entity]
+    ) -> httpx.Response:
+        if not entity_set.deletable:
+            raise ODataError(405, "METHOD_NOT_ALLOWED", f"Entities of {entity_set.name} cannot be deleted")
+        self._check_etag(request, entity_set, record)
+        self.hooks.deleting(self, entity_set.name, record)
+        self.stores[entity_set.name].delete(record)
+        self.hooks.deleted(self, entity_set.name, record)
+        return httpx.Response(
+            204, headers={"OData-Version": "4.0"} if self.v4 else {"DataServiceVersion": "2.0"}
+        )
+
+    def _run_action(
+        self, ctx: RequestContext, request: httpx.Request, method: str, target: Target
+    ) -> httpx.Response:
+        action = target.action
+        assert action is not None
+        if method != "POST":
+            raise ODataError(405, "METHOD_NOT_ALLOWED", f"The action {action.name} takes POST")
+        if target.record is None:
+            raise ODataError(501, "NOT_IMPLEMENTED", "Actions bound to collections are not emulated")
+        handler = self._actions.get((action.binding_type, action.name))
+        if handler is None:
+            raise ODataError(501, "NOT_IMPLEMENTED", f"The action {action.name} is not emulated")
+        body = self._json_body(request) if request.content.strip() else None
+        answer = handler(self, target.entity_set.name, target.record, body)
+        if answer is not None:
+            return answer
+        return httpx.Response(204, headers={"OData-Version": "4.0"})
+
+
+def _prefers(request: httpx.Request, preference: str) -> bool:
+    wanted = [part.strip().lower() for part in request.headers.get("Prefer", "").split(",")]
+    return preference in wanted
+
+
+def _guid_decoder(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _GUID.match(value):
+        raise ValueError(f"{value!r} is not a valid Edm.Guid")
+    return value.lower()
+
+
+def _enum_decoder(type_name: str, members: tuple[str, ...]) -> Callable[[Any], Any]:
+    allowed = frozenset(members)
+
+    def decode(value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in allowed:
+            raise ValueError(f"{value!r} is not a member of {type_name}")
+        return value
+
+    return decode
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

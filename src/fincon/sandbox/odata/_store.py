@@ -83,6 +83,9 @@ class EntityStore:
         #: Bumped by every write (from a count shared by all stores): serialised entities that
         #: embed entities of this store are stale once it moves.
         self.version = next(_WRITES)
+        #: While not None, every write appends how to undo it (an all-or-nothing ``$batch``
+        #: group rolls back with them, last first).
+        self.journal: list[Callable[[], None]] | None = None
 
     def __len__(self) -> int:
         return self.collection.count()
@@ -154,16 +157,41 @@ class EntityStore:
         self.version = next(_WRITES)
         self._created_keys[key_string(key)] = record.id
         self._created.append(record.id)
+        if self.journal is not None:
+            self.journal.append(lambda: self._uncreate(record))
         return record
 
     def update(self, record: Record[Entity], entity: Entity) -> Record[Entity]:
         self.version = next(_WRITES)
+        if self.journal is not None:
+            before = self.collection.get(record.id)
+            if before is not None:
+                self.journal.append(lambda: self._restore(before))
         return self.collection.update(record.id, entity)
 
     def delete(self, record: Record[Entity]) -> None:
         self.version = next(_WRITES)
+        before = self.collection.get(record.id)
         self.collection.delete(record.id)
         self._created_keys.pop(key_string(self.key_of(record.data)), None)
+        if self.journal is not None and before is not None:
+            self.journal.append(lambda: self._restore(before))
+
+    # -- undoing (see ``journal``) ------------------------------------------------------------
+
+    def _uncreate(self, record: Record[Entity]) -> None:
+        self.version = next(_WRITES)
+        if self.collection.get(record.id) is not None:
+            self.collection.delete(record.id)
+        self._created_keys.pop(key_string(self.key_of(record.data)), None)
+        if record.id in self._created:
+            self._created.remove(record.id)
+
+    def _restore(self, record: Record[Entity]) -> None:
+        self.version = next(_WRITES)
+        self.collection.restore(record)
+        if record.id in self._created:
+            self._created_keys[key_string(self.key_of(record.data))] = record.id
 
 
 def _no_seed(seed: RecordSeed) -> Entity:
