@@ -9,6 +9,7 @@ thread, task or flow left behind when a listing is abandoned early.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import threading
 import time
@@ -204,13 +205,48 @@ def test_close_stops_a_listing_between_pages(make: Make, gate: Gate) -> None:
     assert first.next_cursor is not None
 
 
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_close_stops_a_listing_with_or_without_prefetch(make: Make, gate: Gate, prefetch: bool) -> None:
+    erp = make(transport=gate.transport())
+    listing = erp.vendors.list(page_size=2, prefetch=prefetch)
+    pages = listing.pages()
+    assert [vendor.id for vendor in next(pages).items] == ["v001", "v002"]
+    listing.close()
+    assert list(pages) == [], "a closed listing yielded more pages"
+    assert listing.next_cursor is not None, "the cursor to resume from was lost"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("prefetch", [False, True])
+async def test_aclose_stops_an_async_listing_with_or_without_prefetch(
+    async_erp: Callable[..., Any], prefetch: bool
+) -> None:
+    async with async_erp() as erp:
+        listing = erp.vendors.list(page_size=2, prefetch=prefetch)
+        pages = listing.pages()
+        first = await pages.__anext__()
+        assert [vendor.id for vendor in first.items] == ["v001", "v002"]
+        await listing.aclose()
+        assert [page async for page in pages] == [], "a closed listing yielded more pages"
+        assert listing.next_cursor is not None
+
+
 def test_a_fetch_cancelled_mid_retry_neither_backs_off_nor_retries(
-    make: Make, gate: Gate, clock: Any
+    make: Make, gate: Gate, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     erp = make(transport=gate.transport(), breaker_threshold=1)
     gate.fail[2] = 503
     gate.hold[2] = threading.Event()
-    threading.Timer(0.1, gate.hold[2].set).start()
+    real_cancel = ThreadPrefetch.cancel
+
+    def cancel_then_answer(self: ThreadPrefetch[Any]) -> None:
+        # Page 2 fails (503) only once the listing has asked its fetch to stop, whatever the
+        # machine's load (a timer could fire first on a busy CI box): no retry may follow.
+        self._stop.set()
+        gate.hold[2].set()
+        real_cancel(self)
+
+    monkeypatch.setattr(ThreadPrefetch, "cancel", cancel_then_answer)
     for _vendor in erp.vendors.list(page_size=2, prefetch=True):
         assert gate.arrival(2).wait(5)
         break
@@ -248,6 +284,29 @@ def test_retries_and_audit_work_inside_the_prefetch(make: Make, gate: Gate, cloc
     assert clock.sleeps, "the retry did not back off"
     reads = [event for event in events if event.action == "read"]
     assert [event.result for event in reads] == ["success"] * 3
+
+
+def test_the_prefetch_runs_in_the_consumers_context(make: Make, server: FakeServer) -> None:
+    # Tracing and log correlation live in context variables: a prefetched request must carry
+    # the listing's, as an asyncio task would.
+    listing_id: contextvars.ContextVar[str] = contextvars.ContextVar("listing_id", default="none")
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> Any:
+        if request.url.path == "/v1/vendors":
+            seen.append((threading.current_thread().name, listing_id.get()))
+        return server(request)
+
+    erp = make(transport=httpx.MockTransport(handler))
+    token = listing_id.set("sync-42")
+    try:
+        ids = [vendor.id for vendor in erp.vendors.list(page_size=2, prefetch=True)]
+    finally:
+        listing_id.reset(token)
+    assert ids == all_ids(server)
+    background = [value for thread, value in seen if thread.startswith("fincon-prefetch")]
+    assert background, "no page was prefetched in the background"
+    assert set(background) == {"sync-42"}, "a prefetched request lost the consumer's context"
 
 
 def test_cursor_resume_after_a_break_neither_loses_nor_repeats(make: Make, server: FakeServer) -> None:

@@ -14,6 +14,7 @@ bounded by the connector's timeout, or one retry back-off) completes after a can
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -72,7 +73,9 @@ class ThreadPrefetch(Generic[T]):
     """Runs one flow at a time in a background thread; :meth:`result` hands its outcome back.
 
     A new short-lived thread per fetch: nothing idles between pages and nothing is left
-    to shut down when a listing is abandoned between fetches.
+    to shut down when a listing is abandoned between fetches. The fetch runs in a copy of
+    the consumer's :mod:`contextvars` context (as an ``asyncio`` task would), so request
+    tracing and log correlation see the prefetched requests as the listing's own.
     """
 
     def __init__(self, run: Callable[[Flow[Any]], Any], *, name: str = "fincon-prefetch") -> None:
@@ -104,7 +107,8 @@ class ThreadPrefetch(Generic[T]):
             except BaseException as exc:  # handed to the consumer, at its position
                 self._error = exc
 
-        thread = threading.Thread(target=work, name=self._name, daemon=True)
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(work,), name=self._name, daemon=True)
         self._thread = thread
         thread.start()
 

@@ -342,7 +342,8 @@ class Listing(Generic[R]):
         if self._plan.prefetch:
             yield from self._prefetched_pages()
             return
-        while (flow := self._plan.next_flow()) is not None:
+        # A closed listing stops at the next page, prefetching or not.
+        while not self._closed and (flow := self._plan.next_flow()) is not None:
             items, next_state = self._run(flow)
             page = self._plan.accept(items, next_state)
             self.next_cursor = page.next_cursor
@@ -427,7 +428,7 @@ class AsyncListing(Generic[R]):
             async for page in self._prefetched_pages():
                 yield page
             return
-        while (flow := self._plan.next_flow()) is not None:
+        while not self._closed and (flow := self._plan.next_flow()) is not None:
             items, next_state = await self._run(flow)
             page = self._plan.accept(items, next_state)
             self.next_cursor = page.next_cursor

@@ -42,7 +42,15 @@ from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.responses import parse_json
 from fincon.core.rest import RestResource
 from fincon.core.transport import AuditInfo, Call
-from fincon.errors import ConfigError, Conflict, FinconError, NotFound, ValidationError
+from fincon.errors import (
+    ConfigError,
+    Conflict,
+    FinconError,
+    NotFound,
+    PaginationError,
+    ServerError,
+    ValidationError,
+)
 from fincon.models import Balance, Customer, Invoice, Money, Payment
 
 __all__ = ["DEFAULT_API_VERSION", "StripeConnector", "StripeSettings"]
@@ -231,17 +239,39 @@ class Invoices(StripeResource):
         return completed
 
     def _all_lines(self, payload: Mapping[str, Any]) -> Flow[dict[str, Any]]:
+        # An invoice is never handed out with lines missing or repeated: a page that stops
+        # short of what ``has_more`` promised, or that goes round, is an error, not the end.
+        invoice_id = str(payload["id"])
         data = list(payload["lines"].get("data") or [])
-        url = f"{self.item_url(str(payload['id']))}/lines"
+        seen = {str(line.get("id")) for line in data}
+        url = f"{self.item_url(invoice_id)}/lines"
         more = True
-        while more and data:
+        while more:
+            params: dict[str, Any] = {"limit": 100}
+            if data:  # no embedded lines at all: read them from the first
+                params["starting_after"] = data[-1]["id"]
             response = yield from self.requestor.call(
-                Call("GET", url, params={"limit": 100, "starting_after": data[-1]["id"]})
+                Call("GET", url, params=params, audit=AuditInfo("read", self.name, record_id=invoice_id))
             )
             page = parse_json(response, system=self.system)
             items = self.items_of(page)
             if not items:
-                break
+                raise ServerError(
+                    f"stripe said invoice {invoice_id} has more lines but sent none; "
+                    "refusing an invoice with lines missing",
+                    system=self.system,
+                    code="incomplete_lines",
+                    retryable=False,
+                )
+            for item in items:
+                line_id = str(item.get("id"))
+                if line_id in seen:
+                    raise PaginationError(
+                        f"stripe sent line {line_id} of invoice {invoice_id} twice; "
+                        "refusing an invoice with repeated lines",
+                        system=self.system,
+                    )
+                seen.add(line_id)
             data.extend(items)
             more = bool(page.get("has_more"))
         return {**payload, "lines": {**payload["lines"], "data": data, "has_more": False}}
