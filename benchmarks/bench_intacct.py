@@ -5,7 +5,9 @@ intacct`` in its own process), each client in a fresh child process so that peak
 (``ru_maxrss``) is its own.
 
 - fincon: ``connector.vendors.list(page_size=1000)``: ``readByQuery`` + ``readMore``, every
-  record a canonical ``Vendor`` (exact fields, aware ``updated_at``);
+  record a canonical ``Vendor`` (exact fields, aware ``updated_at``), the next page fetched
+  while the current one is mapped (the default); ``fincon-no-prefetch`` is the same listing
+  with ``prefetch=False``;
 - sageintacctsdk: ``sdk.vendors.get_all()``, the package's way to read every vendor
   (``query`` pages of 2,000 with its own field list, ``requests`` + ``xmltodict``). The
   package always starts at ``https://api.intacct.com``: the benchmark points its base
@@ -14,9 +16,21 @@ intacct`` in its own process), each client in a fresh child process so that peak
   response parsed with lxml and each record turned into a dict of its fields.
 
 fincon runs with ``proactive_limits=False`` (the benchmark measures client cost, not
-Intacct's allowance).
+Intacct's allowance) and its default listing, which prefetches the next page.
 
-    python benchmarks/bench_intacct.py [--vendors 100000]
+The server renders a page once and serves it again from its page cache (nothing is
+written during the run), so after a warm-up read of each kind of page the server's share of
+every wall time is small and the same for every client: the benchmark measures clients.
+The clients then take turns (``--repeat`` rounds of raw, fincon, sageintacctsdk) and each
+figure is the median of its rounds, so a burst of load from other work on the machine lands
+on one round of each client, not on one client. The load average before and after the run
+is printed with the results.
+
+    python benchmarks/bench_intacct.py [--vendors 100000] [--repeat 3]   # from the repo root
+
+``--page-latency 0.1`` measures something else: fincon alone, in process, with and without
+prefetch, every request delayed by that many seconds (a real gateway's time per page), to
+show what prefetch is for.
 
 Goals (issue 7): fincon at least 2x faster than sageintacctsdk, within 1.5x of raw, with
 lower peak memory than sageintacctsdk.
@@ -26,7 +40,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -102,11 +118,12 @@ def _child(mode: str, base_url: str, credentials: dict[str, str], count: int) ->
     started = time.perf_counter()
     cpu = time.process_time()
     seen = 0
-    if mode == "fincon":
+    if mode in ("fincon", "fincon-no-prefetch"):
         import fincon
 
+        prefetch = mode == "fincon"
         with fincon.connect("intacct", base_url=base_url, proactive_limits=False, **credentials) as client:
-            for vendor in client.vendors.list(page_size=1000):
+            for vendor in client.vendors.list(page_size=1000, prefetch=prefetch):
                 seen += 1
                 assert vendor.name
     elif mode == "sageintacctsdk":
@@ -135,6 +152,39 @@ def _child(mode: str, base_url: str, credentials: dict[str, str], count: int) ->
     }
 
 
+def _latency_run(count: int, latency: float) -> None:
+    """fincon with and without prefetch against the in-process sandbox, each request delayed
+    by ``latency`` seconds (Intacct's gateway takes that long or longer per page)."""
+    import httpx
+
+    import fincon
+    from fincon.connectors.intacct.sandbox import IntacctEmulator
+    from fincon.sandbox import SandboxTransport
+
+    emulator = IntacctEmulator(seed=0, size=count)
+
+    class Delayed(httpx.BaseTransport):
+        def __init__(self, inner: httpx.BaseTransport) -> None:
+            self.inner = inner
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            time.sleep(latency)  # the gateway's own time: no CPU, like waiting on the network
+            return self.inner.handle_request(request)
+
+    settings = {**emulator.credentials(), "base_url": emulator.base_url, "proactive_limits": False}
+    with fincon.connect("intacct", transport=Delayed(SandboxTransport(emulator)), **settings) as client:
+        sum(1 for _ in client.vendors.list(page_size=1000, prefetch=False))  # render every page once
+        rows = []
+        for prefetch in (False, True):
+            started = time.perf_counter()
+            seen = sum(1 for _ in client.vendors.list(page_size=1000, prefetch=prefetch))
+            assert seen == count
+            rows.append((f"fincon prefetch={prefetch} wall", time.perf_counter() - started, "s"))
+    saves = round(1 - rows[1][1] / rows[0][1], 2)
+    title = f"reading {count} Intacct vendors, {latency * 1000:.0f} ms per page, in process"
+    report(title, rows, {"vendors": count, "latency_s": latency, "prefetch_saves": saves})
+
+
 def _run(mode: str, base_url: str, credentials: dict[str, str], count: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, base_url, json.dumps(credentials), str(count)],
@@ -150,13 +200,37 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--vendors", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is the median")
+    parser.add_argument(
+        "--page-latency",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="instead: fincon with and without prefetch, in process, each page delayed this long",
+    )
     args = parser.parse_args()
+    if args.page_latency is not None:
+        _latency_run(args.vendors, args.page_latency)
+        return
+    load_before = os.getloadavg()
+    modes = ("raw", "fincon", "fincon-no-prefetch", "sageintacctsdk")
+    rounds: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     with sandbox_server("intacct", size=args.vendors) as server:
         base_url, credentials = server["base_url"], server["credentials"]
-        _run("raw", base_url, credentials, args.vendors)  # warm the server's caches and code paths
-        modes = ("raw", "fincon", "sageintacctsdk")
-        results = {mode: _run(mode, base_url, credentials, args.vendors) for mode in modes}
+        # Warm-up: the server renders each page once (raw and fincon read the same readMore
+        # pages, sageintacctsdk reads query pages with its own field list), then serves copies.
+        for mode in ("raw", "sageintacctsdk"):
+            _run(mode, base_url, credentials, args.vendors)
+        for _ in range(max(args.repeat, 1)):
+            for mode in modes:
+                rounds[mode].append(_run(mode, base_url, credentials, args.vendors))
+    load_after = os.getloadavg()
+    results = {
+        mode: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        for mode, runs in rounds.items()
+    }
     raw, ours, theirs = results["raw"], results["fincon"], results["sageintacctsdk"]
+    serial = results["fincon-no-prefetch"]
     rows = []
     for mode, result in results.items():
         rows.append((f"{mode} wall", result["seconds"], "s"))
@@ -167,13 +241,22 @@ def main() -> None:
         "fincon_over_raw_wall": round(ours["seconds"] / raw["seconds"], 2),
         "sdk_over_fincon_cpu": round(theirs["cpu_seconds"] / ours["cpu_seconds"], 2),
         "fincon_over_raw_cpu": round(ours["cpu_seconds"] / raw["cpu_seconds"], 2),
+        "sdk_over_fincon_no_prefetch_wall": round(theirs["seconds"] / serial["seconds"], 2),
+        "fincon_no_prefetch_over_raw_wall": round(serial["seconds"] / raw["seconds"], 2),
+    }
+    load = {
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
     }
     report(f"reading {args.vendors} Intacct vendors from a loopback sandbox server", rows,
-           {"vendors": args.vendors, **ratios})  # fmt: skip
+           {"vendors": args.vendors, "rounds": max(args.repeat, 1), **ratios, **load})  # fmt: skip
     print(
         f"sageintacctsdk / fincon = {ratios['sdk_over_fincon_wall']}x wall (goal >= 2x); "
         f"fincon / raw = {ratios['fincon_over_raw_wall']}x wall (goal <= 1.5x); "
-        f"peak RSS fincon {ours['peak_rss_mb']:.0f} MB vs sageintacctsdk {theirs['peak_rss_mb']:.0f} MB"
+        f"without prefetch {ratios['sdk_over_fincon_no_prefetch_wall']}x and "
+        f"{ratios['fincon_no_prefetch_over_raw_wall']}x; "
+        f"peak RSS fincon {ours['peak_rss_mb']:.0f} MB vs sageintacctsdk {theirs['peak_rss_mb']:.0f} MB; "
+        f"load average (1, 5, 15 min) {load['load_before']} before, {load['load_after']} after"
     )
 
 

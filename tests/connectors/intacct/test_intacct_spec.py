@@ -31,11 +31,13 @@ def test_every_request_of_every_operation_validates(contract: XmlSchemaContract)
         list(connector.vendors.list(updated_since=datetime(2025, 1, 1, tzinfo=UTC), page_size=5))
         connector.vendors.create(Vendor(id="V-XSD-1", name="Schema Checked Ltd", currency="USD"))
         connector.vendors.update("V-XSD-1", {"email": "ap@schema.example"})
-        connector.bills.create(
+        connector.vendors.delete("V-XSD-1")
+        bill = connector.bills.create(
             Bill(
                 number="XSD-1",
                 vendor=Ref("V000001"),
                 issue_date=date(2026, 2, 1),
+                status="draft",
                 lines=[
                     LineItem(
                         account=Ref("6000"),
@@ -45,6 +47,9 @@ def test_every_request_of_every_operation_validates(contract: XmlSchemaContract)
                 ],
             )
         )
+        line = LineItem(account=Ref("6100"), amount=Money(Decimal("6.00"), "USD"))
+        connector.bills.update(bill.id, {"memo": "schema", "due_date": date(2026, 3, 1), "lines": [line]})
+        connector.bills.update(bill.id, {"status": "open"})
         connector.journal_entries.create(
             JournalEntry(
                 date=date(2026, 2, 1),
@@ -73,6 +78,7 @@ def test_every_request_of_every_operation_validates(contract: XmlSchemaContract)
         "readByName",
         "create",
         "update",
+        "delete",
         "inspect",
     }
     assert wanted <= set(emu.functions_received)

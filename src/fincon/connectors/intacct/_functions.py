@@ -12,6 +12,7 @@ __all__ = [
     "MAX_QUERY_PAGE",
     "MAX_READ_BY_QUERY_PAGE",
     "create",
+    "delete",
     "get_api_session",
     "inspect",
     "query",
@@ -134,6 +135,16 @@ def update(record: Any) -> Any:
     """``<update>`` one object element carrying its key."""
     node = element("update")
     node.append(record)
+    return node
+
+
+def delete(obj: str, keys: Sequence[str]) -> Any:
+    """``<delete>`` records by their ``RECORDNO`` keys."""
+    if not keys or not all(isinstance(key, str) and key.isdigit() for key in keys):
+        raise ValidationError("delete takes RECORDNO keys (digits)", field="keys", system="intacct")
+    node = element("delete")
+    sub(node, "object", _object(obj))
+    sub(node, "keys", ",".join(keys))
     return node
 
 

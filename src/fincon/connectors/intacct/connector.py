@@ -28,6 +28,7 @@ from fincon.connectors.intacct._auth import IntacctSession
 from fincon.connectors.intacct._calls import DataPage, FunctionCaller, data_page
 from fincon.connectors.intacct._envelope import Login, Sender
 from fincon.connectors.intacct._errors import intacct_error
+from fincon.connectors.intacct._result_sets import ResultSetPositions
 from fincon.connectors.intacct._values import format_timestamp
 from fincon.connectors.intacct._xml import element, text_of
 from fincon.connectors.intacct.mapping import (
@@ -39,9 +40,9 @@ from fincon.core.flow import Flow
 from fincon.core.mapping import map_payloads
 from fincon.core.pagination import State
 from fincon.core.ratelimit import RateLimit
-from fincon.core.resources import ListQuery, ResourceHandler
+from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.transport import AuditInfo
-from fincon.errors import ConfigError, FinconError, NotFound, ServerError, TransportError
+from fincon.errors import ConfigError, FinconError, NotFound, ServerError, TransportError, ValidationError
 
 __all__ = ["IntacctConnector", "IntacctResource", "IntacctSettings"]
 
@@ -83,6 +84,10 @@ class IntacctResource(ResourceHandler[Any]):
     #: How a create is looked up after a lost answer: fields of the payload to match on.
     unique_fields: ClassVar[tuple[str, ...]] = ()
     unsupported = frozenset({"create", "update", "delete"})
+    #: The next page's state (``resultId`` or offset) is known as soon as a page's XML has
+    #: arrived, so the next page is fetched while this one is mapped (``list(prefetch=False)``
+    #: turns it off). readMore stays safe: see ``_result_sets``.
+    prefetch = True
 
     def __init__(self, core: IntacctConnector) -> None:
         self.core = core
@@ -94,8 +99,27 @@ class IntacctResource(ResourceHandler[Any]):
         return self.mapper.object
 
     # -- listing ------------------------------------------------------------------------
+    #
+    # A page is fetched (requests, XML parsed, lines attached, next state known) by
+    # ``_fetch`` and mapped to records by ``_map``: the split a prefetching listing uses to
+    # map one page while the next one travels.
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[Any], State | None]]:
+        records, next_state = yield from self._fetch(query, state)
+        return self._map(records), next_state
+
+    def fetch_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
+        records, next_state = yield from self._fetch(query, state)
+        return FetchedPage(records, next_state)
+
+    def map_page(self, query: ListQuery, page: FetchedPage) -> list[Any]:
+        return self._map(list(page.items))
+
+    def _map(self, records: list[Any]) -> list[Any]:
+        return map_payloads(self.mapper, records, system=self.system, resource=self.name)
+
+    def _fetch(self, query: ListQuery, state: State | None) -> Flow[tuple[list[Any], State | None]]:
+        """The record elements of the page at ``state`` (lines attached) and the next state."""
         if state is None:
             if query.updated_since is not None or query.page_size > fn.MAX_READ_BY_QUERY_PAGE:
                 state = {"via": "query", "offset": 0}
@@ -111,7 +135,7 @@ class IntacctResource(ResourceHandler[Any]):
             body.append(element("docparid", self.docparid))
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
         page = data_page(result)
-        return (yield from self._finish(page, self._read_more_state(page, 0)))
+        return (yield from self._with_lines(page, self._read_more_state(page, 0)))
 
     def _read_more_state(self, page: DataPage, position: int) -> State | None:
         if page.remaining <= 0:
@@ -121,10 +145,16 @@ class IntacctResource(ResourceHandler[Any]):
                 f"Intacct said {page.remaining} records remain but gave no resultId", system=self.system
             )
         total = page.total if page.total is not None else position + page.count + page.remaining
+        # The server now stands after this page: the next readMore of this listing may be sent.
+        self.core.result_sets.record(page.result_id, position + page.count)
         return {"via": "readMore", "result_id": page.result_id, "total": total, "remaining": page.remaining}
 
     def _read_more(self, query: ListQuery, state: State) -> Flow[tuple[list[Any], State | None]]:
         position = int(state["total"]) - int(state["remaining"])
+        if not self.core.result_sets.claim(str(state["result_id"]), position):
+            # The server may stand elsewhere (a cursor from another process, or older than a
+            # page already fetched ahead): query at the position repeats safely.
+            return (yield from self._query(query, position))
         try:
             # readMore advances the server's result set: sending it twice could skip a page.
             result = yield from self.calls.call(
@@ -139,7 +169,7 @@ class IntacctResource(ResourceHandler[Any]):
         next_state = self._read_more_state(page, position)
         if next_state is not None:
             next_state["total"] = state["total"]
-        return (yield from self._finish(page, next_state))
+        return (yield from self._with_lines(page, next_state))
 
     def _query(self, query: ListQuery, offset: int) -> Flow[tuple[list[Any], State | None]]:
         where = None
@@ -159,14 +189,13 @@ class IntacctResource(ResourceHandler[Any]):
         next_state = {"via": "query", "offset": offset + page.count} if page.remaining > 0 else None
         if next_state is not None and page.count == 0:
             raise ServerError("Intacct sent an empty page with records remaining", system=self.system)
-        return (yield from self._finish(page, next_state))
+        return (yield from self._with_lines(page, next_state))
 
-    def _finish(self, page: DataPage, next_state: State | None) -> Flow[tuple[list[Any], State | None]]:
+    def _with_lines(self, page: DataPage, next_state: State | None) -> Flow[tuple[list[Any], State | None]]:
         records = page.records
         if self.line_object is not None and records:
             yield from self._attach_lines(records)
-        mapped = map_payloads(self.mapper, records, system=self.system, resource=self.name)
-        return mapped, next_state
+        return records, next_state
 
     def _attach_lines(self, records: list[Any]) -> Flow[None]:
         """Fetch the lines of a page's documents (one ``query`` on the line object) and attach them."""
@@ -176,10 +205,13 @@ class IntacctResource(ResourceHandler[Any]):
             key = text_of(record, "RECORDNO")
             if not key:
                 raise ServerError(f"an Intacct {self.object} came without RECORDNO", system=self.system)
-            holder = record.find(container)
-            if holder is None:
-                holder = element(container)
-                record.append(holder)
+            inlined = record.find(container)
+            if inlined is not None:
+                # The line query is the one source of lines: lines the server also inlined
+                # would otherwise be counted twice.
+                record.remove(inlined)
+            holder = element(container)
+            record.append(holder)
             by_key[key] = holder
         offset = 0
         keys = list(by_key)
@@ -263,7 +295,7 @@ class IntacctResource(ResourceHandler[Any]):
 
 
 class _WritableParty(IntacctResource):
-    unsupported = frozenset({"delete"})
+    unsupported = frozenset()
 
     def create(self, record: Any, idempotency_key: str | None) -> Flow[Any]:
         payload = self.mapper.to_payload(record)
@@ -277,6 +309,39 @@ class _WritableParty(IntacctResource):
             fn.update(payload), idempotent=True, audit=AuditInfo("update", self.name, record_id=id)
         )
         return (yield from self.get(id))
+
+    def delete(self, id: str) -> Flow[None]:
+        """``delete`` by ``RECORDNO`` (looked up by the business key first)."""
+        recordno = yield from self._recordno_of(id)
+        if recordno is None:
+            raise NotFound(f"no Intacct {self.object} {id!r}", system=self.system)
+        gone: list[bool] = []
+
+        def prove_not_applied(error: FinconError) -> Flow[bool]:
+            still_there = (yield from self._recordno_of(id)) == recordno
+            if not still_there:
+                gone.append(True)
+            return still_there
+
+        try:
+            yield from self.calls.call(
+                fn.delete(self.object, [recordno]),
+                idempotent=False,
+                audit=AuditInfo("delete", self.name, record_id=id),
+                prove_not_applied=prove_not_applied,
+            )
+        except FinconError:
+            if gone:
+                return None  # the delete was applied and only its answer was lost
+            raise
+        return None
+
+    def _recordno_of(self, id: str) -> Flow[str | None]:
+        """The ``RECORDNO`` of the record whose business key is ``id``, or None."""
+        body = fn.read_by_name(self.object, [id], fields=("RECORDNO",))
+        result = yield from self.calls.call(body, audit=AuditInfo("read", self.name, record_id=id))
+        page = data_page(result)
+        return (text_of(page.records[0], "RECORDNO") or None) if page.records else None
 
 
 class Vendors(_WritableParty):
@@ -296,7 +361,47 @@ class Customers(_WritableParty):
 
 
 class _WritableDocument(IntacctResource):
-    unsupported = frozenset({"update", "delete"})
+    unsupported = frozenset({"delete"})
+
+    def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[Any]:
+        """Change a draft (Intacct refuses updates of posted documents here).
+
+        Setting fields and replacing all lines can be resent safely. Posting it
+        (``status="open"``) cannot, once applied: after a lost answer the document is looked
+        up, and the update is resent only while it is still a draft.
+        """
+        if not id.isdigit():
+            raise ValidationError(
+                f"an Intacct {self.object} is updated by RECORDNO (digits), not {id!r}",
+                field="id",
+                system=self.system,
+            )
+        payload = self.mapper.changes_payload(changes)
+        payload.insert(0, element("RECORDNO", id))
+        posting = text_of(payload, "ACTION") != "Draft"
+        applied: list[bool] = []
+
+        def still_draft(error: FinconError) -> Flow[bool]:
+            body = fn.query(self.object, fields=("RECORDNO", "STATE"), filter=F.equal_to("RECORDNO", id))
+            result = yield from self.calls.call(body, audit=AuditInfo("read", self.name, record_id=id))
+            page = data_page(result)
+            draft = bool(page.records) and text_of(page.records[0], "STATE") == "Draft"
+            if not draft:
+                applied.append(True)
+            return draft
+
+        try:
+            yield from self.calls.call(
+                fn.update(payload),
+                idempotent=not posting,
+                audit=AuditInfo("update", self.name, record_id=id),
+                prove_not_applied=still_draft if posting else None,
+            )
+        except FinconError:
+            if not applied:
+                raise
+            # Posted by the first attempt; only its answer was lost.
+        return (yield from self.get(id))
 
     def create(self, record: Any, idempotency_key: str | None) -> Flow[Any]:
         payload = self.mapper.to_payload(record)
@@ -331,6 +436,7 @@ class Invoices(_WritableDocument):
 class JournalEntries(_WritableDocument):
     """``GLBATCH`` with ``GLENTRY`` lines (balanced entries only; no lookup key, so never resent blindly)."""
 
+    unsupported = frozenset({"update", "delete"})
     name = "journal_entry"
     mapper = MAPPERS["journal_entry"]
     line_object = "GLENTRY"
@@ -400,6 +506,14 @@ class IntacctConnector(ConnectorCore):
         "purchase_order": PurchaseOrders,
         "bank_account": BankAccounts,
     }
+
+    @property
+    def result_sets(self) -> ResultSetPositions:
+        """Where this connector's ``readMore`` result sets stand (see ``_result_sets``)."""
+        positions: ResultSetPositions | None = self.__dict__.get("_result_sets")
+        if positions is None:
+            positions = self.__dict__.setdefault("_result_sets", ResultSetPositions())
+        return positions
 
     @property
     def calls(self) -> FunctionCaller:
