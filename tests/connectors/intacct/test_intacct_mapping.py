@@ -124,3 +124,48 @@ def test_unknown_dimension_is_refused_before_sending() -> None:
     )
     with pytest.raises(fincon.ValidationError, match="dimension"):
         fincon.to_payload("intacct", "bill", bill)
+
+
+def test_each_amount_keeps_its_own_currency() -> None:
+    """``TRX_*`` amounts are in ``CURRENCY``, base amounts in ``BASECURR``: never USD labelled EUR."""
+    both = fincon.to_record(
+        "intacct",
+        "bill",
+        b"<APBILL><CURRENCY>EUR</CURRENCY><BASECURR>USD</BASECURR><TRX_TOTALENTERED>90.00</TRX_TOTALENTERED>"
+        b"<TOTALENTERED>100.00</TOTALENTERED></APBILL>",
+    )
+    assert both.total == Money(Decimal("90.00"), "EUR")
+    base_only = fincon.to_record(
+        "intacct",
+        "bill",
+        b"<APBILL><BASECURR>USD</BASECURR><TOTALENTERED>100.00</TOTALENTERED></APBILL>",
+    )
+    assert base_only.total == Money(Decimal("100.00"), "USD")
+    payment = fincon.to_record(
+        "intacct",
+        "payment",
+        b"<ARPYMT><CURRENCY>EUR</CURRENCY><BASECURR>USD</BASECURR><TOTALENTERED>100.00</TOTALENTERED>"
+        b"<RECEIPTDATE>01/31/2026</RECEIPTDATE></ARPYMT>",
+    )
+    assert payment.amount == Money(Decimal("100.00"), "USD")
+    entry = fincon.to_record(
+        "intacct",
+        "journal_entry",
+        b"<GLBATCH><BASECURR>USD</BASECURR><BATCH_DATE>01/31/2026</BATCH_DATE><ENTRIES>"
+        b"<GLENTRY><ACCOUNTNO>1000</ACCOUNTNO><TR_TYPE>1</TR_TYPE><CURRENCY>EUR</CURRENCY>"
+        b"<AMOUNT>5.00</AMOUNT></GLENTRY>"
+        b"<GLENTRY><ACCOUNTNO>2000</ACCOUNTNO><TR_TYPE>-1</TR_TYPE><CURRENCY>EUR</CURRENCY>"
+        b"<AMOUNT>5.00</AMOUNT></GLENTRY></ENTRIES></GLBATCH>",
+    )
+    assert entry.lines[0].debit == Money(Decimal("5.00"), "USD")
+
+
+def test_a_document_in_one_currency_with_only_a_base_currency_amount_is_refused() -> None:
+    """The base amount is not the EUR total: the document is refused rather than mislabelled."""
+    with pytest.raises(ValueError, match=r"total is in USD but the document's currency is EUR"):
+        fincon.to_record(
+            "intacct",
+            "bill",
+            b"<APBILL><CURRENCY>EUR</CURRENCY><BASECURR>USD</BASECURR>"
+            b"<TOTALENTERED>100.00</TOTALENTERED></APBILL>",
+        )

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -28,8 +29,9 @@ from fincon.connectors.intacct._auth import IntacctSession
 from fincon.connectors.intacct._calls import DataPage, FunctionCaller, data_page
 from fincon.connectors.intacct._envelope import Login, Sender
 from fincon.connectors.intacct._errors import intacct_error
+from fincon.connectors.intacct._keys import record_key
 from fincon.connectors.intacct._result_sets import ResultSetPositions
-from fincon.connectors.intacct._values import format_timestamp
+from fincon.connectors.intacct._values import format_timestamp, parse_timestamp
 from fincon.connectors.intacct._xml import element, text_of
 from fincon.connectors.intacct.mapping import (
     MAPPERS,
@@ -42,11 +44,24 @@ from fincon.core.pagination import State
 from fincon.core.ratelimit import RateLimit
 from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.transport import AuditInfo
-from fincon.errors import ConfigError, FinconError, NotFound, ServerError, TransportError, ValidationError
+from fincon.errors import (
+    ConfigError,
+    Conflict,
+    FinconError,
+    NotFound,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
 
 __all__ = ["IntacctConnector", "IntacctResource", "IntacctSettings"]
 
 SYSTEM = "intacct"
+#: How many records a lookup after a lost create reads (more than that match: a Conflict).
+LOOKUP_PAGE = 100
+#: How far the server's clock may be behind ours: records created within this much before a
+#: create started may still be the one it made (so they count as candidates).
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 class IntacctSettings(ConnectorSettings):
@@ -83,6 +98,9 @@ class IntacctResource(ResourceHandler[Any]):
     docparid: ClassVar[str | None] = None
     #: How a create is looked up after a lost answer: fields of the payload to match on.
     unique_fields: ClassVar[tuple[str, ...]] = ()
+    #: The timestamp the server sets when it creates a record (``MM/DD/YYYY HH:MM:SS``, GMT):
+    #: after a lost create, records created before the call are not the one it made.
+    created_field: ClassVar[str | None] = None
     unsupported = frozenset({"create", "update", "delete"})
     #: The next page's state (``resultId`` or offset) is known as soon as a page's XML has
     #: arrived, so the next page is fetched while this one is mapped (``list(prefetch=False)``
@@ -240,32 +258,62 @@ class IntacctResource(ResourceHandler[Any]):
     # -- single records -----------------------------------------------------------------
 
     def get(self, id: str) -> Flow[Any]:
+        key_field = self.mapper.name_key or "RECORDNO"
+        record_key(id, key_field, system=self.system)
         by_name = self.mapper.name_key is not None
         body = fn.read_by_name(self.object, [id]) if by_name else fn.read(self.object, [id])
         if self.docparid:
             body.append(element("docparid", self.docparid))
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name, record_id=id))
         page = data_page(result)
-        if not page.records:
+        # Only the record asked for, never another one the server matched.
+        records = [record for record in page.records if text_of(record, key_field) == id]
+        if not records:
             raise NotFound(f"no Intacct {self.object} {id!r}", system=self.system)
-        return map_payloads(self.mapper, page.records[:1], system=self.system, resource=self.name)[0]
+        return map_payloads(self.mapper, records[:1], system=self.system, resource=self.name)[0]
 
-    def _lookup(self, payload: Any) -> Flow[str | None]:
-        """The key of a stored record matching ``payload`` on :attr:`unique_fields`, or None."""
+    def _lookup(self, payload: Any, started: datetime) -> Flow[str | None]:
+        """The key of the one stored record matching ``payload`` on :attr:`unique_fields`, or None.
+
+        Records created before ``started`` (less :data:`CLOCK_SKEW`) are not the lost create's;
+        if more than one candidate remains, which one the create made cannot be told:
+        :class:`Conflict`, and nothing is resent.
+        """
         conditions = [F.equal_to(name, text_of(payload, name)) for name in self.unique_fields]
         where = conditions[0] if len(conditions) == 1 else F.and_(*conditions)
         key = self.mapper.name_key or "RECORDNO"
-        body = fn.query(self.object, fields=(key,), filter=where, page_size=2)
+        fields = (key,) if self.created_field is None else (key, self.created_field)
+        body = fn.query(
+            self.object, fields=fields, filter=where, order_by=[("RECORDNO", True)], page_size=LOOKUP_PAGE
+        )
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
         page = data_page(result)
-        return text_of(page.records[0], key) if page.records else None
+        candidates = page.records
+        if self.created_field is not None:
+            since = started - CLOCK_SKEW
+            candidates = [record for record in candidates if not self._created_before(record, since)]
+        if len(candidates) > 1 or page.remaining > 0:
+            matched = ", ".join(f"{name}={text_of(payload, name)!r}" for name in self.unique_fields)
+            raise Conflict(
+                f"a {self.object} create may have been applied, but {len(candidates)} or more records "
+                f"match {matched}: not resent, check which one it made",
+                system=self.system,
+                details={"fields": list(self.unique_fields)},
+            )
+        return text_of(candidates[0], key) if candidates else None
+
+    def _created_before(self, record: Any, since: datetime) -> bool:
+        """Whether ``record`` provably existed before ``since`` (no timestamp: it may be new)."""
+        created = parse_timestamp(text_of(record, self.created_field or ""), self.created_field or "")
+        return created is not None and created < since
 
     def _create(self, payload: Any, audit: AuditInfo) -> Flow[Any]:
         lookup_possible = all(text_of(payload, name) for name in self.unique_fields) and self.unique_fields
         found: list[str] = []
+        started = self.core.clock.now()
 
         def prove_not_applied(error: FinconError) -> Flow[bool]:
-            key = yield from self._lookup(payload)
+            key = yield from self._lookup(payload, started)
             if key is not None:
                 found.append(key)
             return key is None
@@ -302,6 +350,7 @@ class _WritableParty(IntacctResource):
         return (yield from self._create(payload, AuditInfo("create", self.name, record_id=record.id)))
 
     def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[Any]:
+        record_key(id, self.mapper.name_key or "RECORDNO", system=self.system)
         payload = self.mapper.changes_payload(changes)
         payload.insert(0, element(self.mapper.name_key or "RECORDNO", id))
         # Setting fields to given values twice leaves the same record: safe to resend.
@@ -338,10 +387,16 @@ class _WritableParty(IntacctResource):
 
     def _recordno_of(self, id: str) -> Flow[str | None]:
         """The ``RECORDNO`` of the record whose business key is ``id``, or None."""
-        body = fn.read_by_name(self.object, [id], fields=("RECORDNO",))
+        key_field = self.mapper.name_key or "RECORDNO"
+        record_key(id, key_field, system=self.system)
+        body = fn.read_by_name(self.object, [id], fields=("RECORDNO", key_field))
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name, record_id=id))
         page = data_page(result)
-        return (text_of(page.records[0], "RECORDNO") or None) if page.records else None
+        # Only the record asked for: deleting another one the server matched is the worst case.
+        for record in page.records:
+            if text_of(record, key_field) == id:
+                return text_of(record, "RECORDNO") or None
+        return None
 
 
 class Vendors(_WritableParty):
@@ -422,6 +477,7 @@ class Bills(_WritableDocument):
     mapper = MAPPERS["bill"]
     line_object = "APBILLITEM"
     unique_fields = ("RECORDID", "VENDORID")
+    created_field = "AUWHENCREATED"
 
 
 class Invoices(_WritableDocument):
@@ -431,6 +487,7 @@ class Invoices(_WritableDocument):
     mapper = MAPPERS["invoice"]
     line_object = "ARINVOICEITEM"
     unique_fields = ("RECORDID", "CUSTOMERID")
+    created_field = "AUWHENCREATED"
 
 
 class JournalEntries(_WritableDocument):

@@ -4,8 +4,9 @@ A payload is the object's XML element (``<VENDOR>...</VENDOR>``, or its lower-ca
 ``readByQuery`` spelling), as an lxml element, bytes or text. Nested fields are read by
 dotted path (``DISPLAYCONTACT.EMAIL1``), so the nested ``readByQuery`` shape and the flat
 ``query`` shape map alike. Amounts are exact ``Decimal`` from the text; document amounts
-use the transaction-currency fields (``TRX_TOTALENTERED``, ``TRX_AMOUNT``), falling back to
-the base-currency ones (``TOTALENTERED``, ``AMOUNT``) with ``BASECURR``. Dates are
+use the transaction-currency fields (``TRX_TOTALENTERED``, ``TRX_AMOUNT``) in ``CURRENCY``,
+falling back to the base-currency ones (``TOTALENTERED``, ``AMOUNT``) in ``BASECURR``: each
+amount with its own currency. Dates are
 ``MM/DD/YYYY``; ``WHENMODIFIED`` is a GMT timestamp.
 
 Ids: parties, accounts and bank accounts use their business key (``VENDORID``,
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from fincon.connectors.intacct._values import (
     flatten,
@@ -107,25 +108,44 @@ def _put(parent: Any, path: str, value: Any) -> None:
     sub(node, leaf, value)
 
 
-def _money(fields: Fields, names: tuple[str, ...], currency: str | None) -> Money | None:
-    if currency is None:
-        return None
-    for name in names:
+class _Currencies(NamedTuple):
+    """A record's transaction currency (``CURRENCY``) and base currency (``BASECURR``).
+
+    An empty ``CURRENCY`` means the transaction is in the base currency.
+    """
+
+    transaction: str | None
+    base: str | None
+
+
+def _currencies(fields: Fields, base: str | None = None) -> _Currencies:
+    base = fields.get("BASECURR") or base or None
+    return _Currencies(fields.get("CURRENCY") or base, base)
+
+
+def _amount(
+    fields: Fields, trx_field: str, base_field: str, currencies: _Currencies
+) -> tuple[Decimal, str] | None:
+    """The amount with its own currency: the ``TRX_*`` field in the transaction currency, else the
+    base field in the base currency (never a base amount labelled with the transaction currency)."""
+    for name, currency in ((trx_field, currencies.transaction), (base_field, currencies.base)):
         value = parse_amount(fields.get(name), name)
         if value is not None:
-            return Money(value, currency)
+            return (value, currency) if currency else None
     return None
 
 
-def _money_data(fields: Fields, names: tuple[str, ...], currency: str | None) -> dict[str, Any] | None:
+def _money(fields: Fields, trx_field: str, base_field: str, currencies: _Currencies) -> Money | None:
+    found = _amount(fields, trx_field, base_field, currencies)
+    return None if found is None else Money(found[0], found[1])
+
+
+def _money_data(
+    fields: Fields, trx_field: str, base_field: str, currencies: _Currencies
+) -> dict[str, Any] | None:
     """Like :func:`_money`, as plain data for one ``model_validate`` of the whole record."""
-    if currency is None:
-        return None
-    for name in names:
-        value = parse_amount(fields.get(name), name)
-        if value is not None:
-            return {"amount": value, "currency": currency}
-    return None
+    found = _amount(fields, trx_field, base_field, currencies)
+    return None if found is None else {"amount": found[0], "currency": found[1]}
 
 
 def _dimensions(fields: Fields) -> dict[str, str]:
@@ -327,10 +347,6 @@ _DOCUMENT_STATES = {
 _STATE_OF_STATUS = {"draft": "Draft", "pending_approval": "Submitted", "open": "Posted"}
 
 
-def _currency(fields: Fields) -> str | None:
-    return fields.get("CURRENCY") or fields.get("BASECURR") or None
-
-
 def _party_field(attr: str, value: Ref | None) -> dict[str, Any]:
     return {attr: value}
 
@@ -344,19 +360,19 @@ class _DocumentMapper(ObjectMapper):
     # Plain data validated once per document: pydantic builds the lines, amounts and refs
     # in one pass (a constructor per nested value costs a validation call each).
 
-    def _line(self, line: Fields, currency: str | None) -> dict[str, Any]:
+    def _line(self, line: Fields, currencies: _Currencies) -> dict[str, Any]:
         account = line.get("ACCOUNTNO")
         return {
             "id": line.get("RECORDNO") or None,
             "line_number": int(line["LINE_NO"]) if line.get("LINE_NO") else None,
             "description": line.get("ENTRYDESCRIPTION") or None,
-            "amount": _money_data(line, ("TRX_AMOUNT", "AMOUNT"), currency),
+            "amount": _money_data(line, "TRX_AMOUNT", "AMOUNT", currencies),
             "account": {"id": account, "name": line.get("ACCOUNTTITLE") or None} if account else None,
             "dimensions": _dimensions(line),
         }
 
     def from_fields(self, fields: Fields, lines: list[Fields], raw: Any) -> Any:
-        currency = _currency(fields)
+        currencies = _currencies(fields)
         party_id = fields.get(self.party_field)
         state = (fields.get("STATE") or "").lower()
         return self.model.model_validate(
@@ -365,12 +381,12 @@ class _DocumentMapper(ObjectMapper):
                 "number": fields.get("RECORDID") or None,
                 "issue_date": parse_date(fields.get("WHENCREATED"), "WHENCREATED"),
                 "due_date": parse_date(fields.get("WHENDUE"), "WHENDUE"),
-                "currency": currency,
-                "total": _money_data(fields, ("TRX_TOTALENTERED", "TOTALENTERED"), currency),
-                "balance": _money_data(fields, ("TRX_TOTALDUE", "TOTALDUE"), currency),
+                "currency": currencies.transaction,
+                "total": _money_data(fields, "TRX_TOTALENTERED", "TOTALENTERED", currencies),
+                "balance": _money_data(fields, "TRX_TOTALDUE", "TOTALDUE", currencies),
                 "status": _DOCUMENT_STATES.get(state, fields.get("STATE")) if state else None,
                 "memo": fields.get("DESCRIPTION") or None,
-                "lines": [self._line(line, currency) for line in lines],
+                "lines": [self._line(line, currencies) for line in lines],
                 self.party_attr: (
                     {"id": party_id, "name": fields.get(self.party_name_field) or None} if party_id else None
                 ),
@@ -551,13 +567,13 @@ class _PaymentMapper(ObjectMapper):
     document_type: ClassVar[str]
 
     def from_fields(self, fields: Fields, lines: list[Fields], raw: Any) -> Any:
-        currency = _currency(fields)
-        amount = _money(fields, ("TRX_TOTALENTERED", "TOTALENTERED"), currency)
+        currencies = _currencies(fields)
+        amount = _money(fields, "TRX_TOTALENTERED", "TOTALENTERED", currencies)
         if amount is None:
             raise ValueError(f"{self.object} {fields.get('RECORDNO')} has no amount")
         allocations = []
         for line in lines:
-            applied = _money(line, ("TRX_PAYMENTAMOUNT", "PAYMENTAMOUNT"), currency)
+            applied = _money(line, "TRX_PAYMENTAMOUNT", "PAYMENTAMOUNT", currencies)
             if applied is not None and line.get("RECORDKEY"):
                 allocations.append(
                     Allocation(
@@ -624,9 +640,8 @@ class JournalEntryMapper(ObjectMapper):
     #: The journal new entries go to when the caller names none.
     default_journal = "GJ"
 
-    def _line(self, line: Fields, fallback_currency: str | None) -> JournalLine:
-        currency = line.get("CURRENCY") or fallback_currency
-        amount = _money(line, ("TRX_AMOUNT", "AMOUNT"), currency)
+    def _line(self, line: Fields, base_currency: str | None) -> JournalLine:
+        amount = _money(line, "TRX_AMOUNT", "AMOUNT", _currencies(line, base_currency))
         if amount is None:
             raise ValueError(f"GLENTRY {line.get('RECORDNO')} has no amount")
         debit = line.get("TR_TYPE") == "1"
@@ -644,14 +659,14 @@ class JournalEntryMapper(ObjectMapper):
 
     def from_fields(self, fields: Fields, lines: list[Fields], raw: Any) -> Any:
         state = (fields.get("STATE") or "").lower()
-        currency = fields.get("BASECURR") or None
+        base_currency = fields.get("BASECURR") or None
         return JournalEntry(
             id=fields.get("RECORDNO") or None,
             number=fields.get("BATCHNO") or None,
             date=parse_date(fields.get("BATCH_DATE"), "BATCH_DATE"),
             memo=fields.get("BATCH_TITLE") or None,
             status=_BATCH_STATES.get(state, fields.get("STATE")) if state else None,
-            lines=[self._line(line, currency) for line in lines],
+            lines=[self._line(line, base_currency) for line in lines],
             **self._common(fields, raw),
         )
 
@@ -776,13 +791,12 @@ class PurchaseOrderMapper(ObjectMapper):
     document_type = "Purchase Order"
 
     def from_fields(self, fields: Fields, lines: list[Fields], raw: Any) -> Any:
-        currency = _currency(fields)
+        currencies = _currencies(fields)
         state = (fields.get("STATE") or "").lower()
         vendor = fields.get("VENDORID")
         items = []
         for line in lines:
             quantity = parse_amount(line.get("QUANTITY"), "QUANTITY")
-            price = parse_amount(line.get("UIPRICE") or line.get("PRICE"), "UIPRICE")
             items.append(
                 LineItem(
                     id=line.get("RECORDNO") or None,
@@ -790,8 +804,8 @@ class PurchaseOrderMapper(ObjectMapper):
                     description=line.get("ITEMDESC") or None,
                     item=Ref(line["ITEMID"]) if line.get("ITEMID") else None,
                     quantity=quantity,
-                    unit_price=Money(price, currency) if price is not None and currency else None,
-                    amount=_money(line, ("TRX_VALUE", "TOTAL"), currency),
+                    unit_price=_money(line, "UIPRICE", "PRICE", currencies),
+                    amount=_money(line, "TRX_VALUE", "TOTAL", currencies),
                     dimensions=_dimensions(line),
                 )
             )
@@ -801,8 +815,8 @@ class PurchaseOrderMapper(ObjectMapper):
             vendor=Ref(vendor, fields.get("CUSTVENDNAME") or None) if vendor else None,
             issue_date=parse_date(fields.get("WHENCREATED"), "WHENCREATED"),
             expected_date=parse_date(fields.get("WHENDUE"), "WHENDUE"),
-            currency=currency,
-            total=_money(fields, ("TRX_TOTAL", "TOTAL"), currency),
+            currency=currencies.transaction,
+            total=_money(fields, "TRX_TOTAL", "TOTAL", currencies),
             status=_PO_STATES.get(state, fields.get("STATE")) if state else None,
             memo=fields.get("MESSAGE") or None,
             lines=items,

@@ -726,6 +726,7 @@ class IntacctEmulator(Emulator):
             "TOTALDUE": format(total, "f"),
             "TRX_TOTALDUE": format(total, "f"),
             "STATE": "Draft" if draft else "Posted",
+            "AUWHENCREATED": format_timestamp(now),
             "WHENMODIFIED": format_timestamp(now),
         }
         return header, stored
