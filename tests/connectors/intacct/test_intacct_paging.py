@@ -59,7 +59,7 @@ def test_a_cursor_from_another_connector_continues_with_query() -> None:
         rest = list(second.vendors.list(page_size=10, cursor=page.next_cursor).pages())
     assert [r.id for r in page.items] + _ids(rest) == ALL
     assert "readMore" not in emu.functions_received[sent:]
-    assert decode_cursor(rest[0].next_cursor)[1] == {"via": "query", "offset": 20}
+    assert decode_cursor(rest[0].next_cursor)[1] == {"via": "query", "after": 20}
 
 
 def test_an_unbroken_listing_uses_read_more_to_the_end() -> None:

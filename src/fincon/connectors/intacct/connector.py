@@ -4,10 +4,12 @@
   or an existing ``session_id``; ``entity_id`` opens the session in one entity;
 - every call is one ``<function>`` with a fresh ``controlid`` in a request with a fresh control id;
 - listings page with ``readByQuery`` + ``readMore`` (``resultId``, up to 1,000 a page), or with
-  ``query`` + ``offset`` (up to 2,000 a page) for ``updated_since`` reads on ``WHENMODIFIED``;
-  cursors name the mechanism that made them (``{"via": "readMore" | "query", ...}``);
+  ``query`` ordered by ``RECORDNO`` (up to 2,000 a page) for ``updated_since`` reads on
+  ``WHENMODIFIED``, each page after the last ``RECORDNO`` seen (never an offset, which skips or
+  repeats records deleted or inserted between pages); cursors name the mechanism that made
+  them (``{"via": "readMore" | "query", ...}``);
 - ``readMore`` consumes server state, so it is never resent blindly: after a lost answer the
-  listing continues with ``query`` at the same position, which can be repeated safely;
+  listing continues with ``query`` after the last ``RECORDNO`` seen, which repeats safely;
 - creates have no idempotency key: after a lost answer the record is looked up by its unique
   field, and the create is resent only when the lookup shows it was not applied (when it was,
   the stored record is returned).
@@ -30,6 +32,7 @@ from fincon.connectors.intacct._calls import DataPage, FunctionCaller, data_page
 from fincon.connectors.intacct._envelope import Login, Sender
 from fincon.connectors.intacct._errors import intacct_error
 from fincon.connectors.intacct._keys import record_key
+from fincon.connectors.intacct._keyset import cursor_recordno, last_in_order, last_recordno
 from fincon.connectors.intacct._result_sets import ResultSetPositions
 from fincon.connectors.intacct._values import format_timestamp, parse_timestamp
 from fincon.connectors.intacct._xml import element, text_of
@@ -49,6 +52,7 @@ from fincon.errors import (
     Conflict,
     FinconError,
     NotFound,
+    PaginationError,
     ServerError,
     TransportError,
     ValidationError,
@@ -140,12 +144,14 @@ class IntacctResource(ResourceHandler[Any]):
         """The record elements of the page at ``state`` (lines attached) and the next state."""
         if state is None:
             if query.updated_since is not None or query.page_size > fn.MAX_READ_BY_QUERY_PAGE:
-                state = {"via": "query", "offset": 0}
-            else:
-                return (yield from self._read_by_query(query))
+                return (yield from self._query(query, after=None))
+            return (yield from self._read_by_query(query))
         if state.get("via") == "readMore":
             return (yield from self._read_more(query, state))
-        return (yield from self._query(query, int(state.get("offset", 0))))
+        if "after" in state:
+            return (yield from self._query(query, after=cursor_recordno(state["after"])))
+        # A cursor made before listings continued by RECORDNO: its offset is still honoured.
+        return (yield from self._query(query, after=None, offset=int(state.get("offset", 0))))
 
     def _read_by_query(self, query: ListQuery) -> Flow[tuple[list[Any], State | None]]:
         body = fn.read_by_query(self.object, page_size=query.page_size)
@@ -153,9 +159,13 @@ class IntacctResource(ResourceHandler[Any]):
             body.append(element("docparid", self.docparid))
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
         page = data_page(result)
-        return (yield from self._with_lines(page, self._read_more_state(page, 0)))
+        return (
+            yield from self._with_lines(page, self._read_more_state(page, 0, last_in_order(page.records, 0)))
+        )
 
-    def _read_more_state(self, page: DataPage, position: int) -> State | None:
+    def _read_more_state(self, page: DataPage, position: int, after: int | None) -> State | None:
+        """The state after a readByQuery/readMore page; ``after`` is its last RECORDNO when
+        the result set has come in RECORDNO order (None when not: see ``_keyset``)."""
         if page.remaining <= 0:
             return None
         if not page.result_id:
@@ -165,14 +175,20 @@ class IntacctResource(ResourceHandler[Any]):
         total = page.total if page.total is not None else position + page.count + page.remaining
         # The server now stands after this page: the next readMore of this listing may be sent.
         self.core.result_sets.record(page.result_id, position + page.count)
-        return {"via": "readMore", "result_id": page.result_id, "total": total, "remaining": page.remaining}
+        return {
+            "via": "readMore",
+            "result_id": page.result_id,
+            "total": total,
+            "remaining": page.remaining,
+            "after": after,
+        }
 
     def _read_more(self, query: ListQuery, state: State) -> Flow[tuple[list[Any], State | None]]:
         position = int(state["total"]) - int(state["remaining"])
         if not self.core.result_sets.claim(str(state["result_id"]), position):
             # The server may stand elsewhere (a cursor from another process, or older than a
-            # page already fetched ahead): query at the position repeats safely.
-            return (yield from self._query(query, position))
+            # page already fetched ahead): query after the last RECORDNO repeats safely.
+            return (yield from self._query_instead_of_read_more(query, state, position))
         try:
             # readMore advances the server's result set: sending it twice could skip a page.
             result = yield from self.calls.call(
@@ -180,19 +196,49 @@ class IntacctResource(ResourceHandler[Any]):
             )
         except FinconError as error:
             if _ambiguous(error) or error.retryable or error.status == 200:
-                # Lost, refused or expired: continue at the same position with query, which repeats safely.
-                return (yield from self._query(query, position))
+                # Lost, refused or expired: continue with query, which repeats safely.
+                return (yield from self._query_instead_of_read_more(query, state, position))
             raise
         page = data_page(result)
-        next_state = self._read_more_state(page, position)
+        if page.remaining >= int(state["remaining"]):
+            # No progress: the server went back in its result set (its pages would repeat).
+            raise PaginationError(
+                f"Intacct's readMore for {self.object} left numremaining at {page.remaining} "
+                f"(was {state['remaining']}): a cursor cycle",
+                system=self.system,
+            )
+        previous = state.get("after", 0)  # a cursor without "after" predates the check
+        after = last_in_order(page.records, None if previous is None else cursor_recordno(previous))
+        next_state = self._read_more_state(page, position, after)
         if next_state is not None:
             next_state["total"] = state["total"]
         return (yield from self._with_lines(page, next_state))
 
-    def _query(self, query: ListQuery, offset: int) -> Flow[tuple[list[Any], State | None]]:
-        where = None
+    def _query_instead_of_read_more(
+        self, query: ListQuery, state: State, position: int
+    ) -> Flow[tuple[list[Any], State | None]]:
+        """Continue a readMore listing with ``query`` after its last RECORDNO."""
+        if "after" not in state:
+            # A cursor made before listings continued by RECORDNO: at its offset, as then.
+            return (yield from self._query(query, after=None, offset=position))
+        if state["after"] is None:
+            raise PaginationError(
+                f"this {self.object} result set did not come in RECORDNO order, so it cannot be "
+                "continued without readMore; start the listing again",
+                system=self.system,
+            )
+        return (yield from self._query(query, after=cursor_recordno(state["after"])))
+
+    def _query(
+        self, query: ListQuery, *, after: int | None, offset: int = 0
+    ) -> Flow[tuple[list[Any], State | None]]:
+        """A page of ``query`` ordered by RECORDNO, after the RECORDNO ``after`` (or at a legacy offset)."""
+        conditions = []
         if query.updated_since is not None:
-            where = F.greater_or_equal("WHENMODIFIED", format_timestamp(query.updated_since))
+            conditions.append(F.greater_or_equal("WHENMODIFIED", format_timestamp(query.updated_since)))
+        if after is not None:
+            conditions.append(F.greater_than("RECORDNO", after))
+        where = None if not conditions else conditions[0] if len(conditions) == 1 else F.and_(*conditions)
         body = fn.query(
             self.object,
             filter=where,
@@ -204,9 +250,10 @@ class IntacctResource(ResourceHandler[Any]):
             body.append(element("docparid", self.docparid))
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
         page = data_page(result)
-        next_state = {"via": "query", "offset": offset + page.count} if page.remaining > 0 else None
-        if next_state is not None and page.count == 0:
+        last = last_recordno(page.records, after, object=self.object)
+        if page.remaining > 0 and last is None:
             raise ServerError("Intacct sent an empty page with records remaining", system=self.system)
+        next_state = {"via": "query", "after": last} if page.remaining > 0 else None
         return (yield from self._with_lines(page, next_state))
 
     def _with_lines(self, page: DataPage, next_state: State | None) -> Flow[tuple[list[Any], State | None]]:

@@ -6,7 +6,8 @@
   ``expire_sessions()`` ends every live session (the next call fails authentication);
 - ``readByQuery`` (pagesize up to 1,000) opens a result set, ``readMore`` continues it by
   ``resultId`` until ``numremaining`` is 0 (result sets belong to the company, so a new
-  session can continue one); ``query`` pages by ``offset`` (up to 2,000) with XML filters;
+  session can continue one); ``query`` pages by ``offset`` (up to 2,000) with XML filters
+  (``RECORDNO`` compared as a number, ``RECORDNO >`` served from the collection's order);
   ``read`` by ``RECORDNO``, ``readByName`` by business key, ``inspect``;
 - ``create`` for VENDOR, CUSTOMER, APBILL, ARINVOICE and GLBATCH (balanced), ``update`` and
   ``delete`` (by ``RECORDNO``) for VENDOR and CUSTOMER, ``update`` of draft APBILL and
@@ -14,6 +15,7 @@
   keys are refused as Intacct does (references from documents are not checked on delete);
 - pages of collections nobody has changed are rendered once and then served from a
   bounded page cache, so serving a listing again costs little;
+- unknown object names get Intacct's error, and every value echoed is escaped;
 - failures are HTTP 200 with ``status`` failure and ``errormessage/error`` at the control,
   authentication or result level; injected throttling is HTTP 429 with ``GW-0010``.
 
@@ -314,8 +316,8 @@ class IntacctEmulator(Emulator):
             self.sessions[session_id].expires_at if session_id else now + timedelta(seconds=self.session_ttl)
         )
         parts = [
-            f"<operation><authentication><status>success</status><userid>{self.user_id}</userid>"
-            f"<companyid>{self.company_id}</companyid><locationid>{escape(location)}</locationid>"
+            f"<operation><authentication><status>success</status><userid>{escape(self.user_id)}</userid>"
+            f"<companyid>{escape(self.company_id)}</companyid><locationid>{escape(location)}</locationid>"
             f"<sessiontimestamp>{now.isoformat()}</sessiontimestamp>"
             f"<sessiontimeout>{expires.isoformat()}</sessiontimeout></authentication>"
         ]
@@ -351,7 +353,7 @@ class IntacctEmulator(Emulator):
                 f"<controlid>{control_id}</controlid>{failure.xml()}</result>"
             )
         return (
-            f"<result><status>success</status><function>{name}</function>"
+            f"<result><status>success</status><function>{escape(name)}</function>"
             f"<controlid>{control_id}</controlid>{data}</result>"
         )
 
@@ -371,7 +373,8 @@ class IntacctEmulator(Emulator):
             self.sessions_issued += 1
         origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
         return (
-            f"<data><api><sessionid>{session_id}</sessionid><endpoint>{origin}{self.endpoint_path}</endpoint>"
+            f"<data><api><sessionid>{escape(session_id)}</sessionid>"
+            f"<endpoint>{escape(origin + self.endpoint_path)}</endpoint>"
             f"<locationid>{escape(wanted)}</locationid></api></data>"
         )
 
@@ -382,6 +385,17 @@ class IntacctEmulator(Emulator):
         if collection is None:
             raise _Failure("BL01001973", f"Object definition {obj} not found.")
         return collection
+
+    def _object(self, body: Any) -> str:
+        """The ``<object>`` a function names, if it is one the sandbox holds.
+
+        The name becomes a tag and a ``listtype`` in the answer, so only known names (plain
+        letters and underscores) ever get there; anything else gets Intacct's error.
+        """
+        obj = text_of(body, "object", "") or ""
+        if obj not in self.collections and obj not in _LINE_OBJECTS:
+            raise _Failure("BL01001973", f"Object definition {obj} not found.")
+        return obj
 
     @staticmethod
     def _fields(text: str | None) -> set[str] | None:
@@ -422,7 +436,7 @@ class IntacctEmulator(Emulator):
         return rendered
 
     def _read_by_query(self, body: Any, **_: Any) -> str:
-        obj = text_of(body, "object", "") or ""
+        obj = self._object(body)
         collection = self._collection(obj)
         size = int(text_of(body, "pagesize", "100") or "100")
         if not 1 <= size <= 1000:
@@ -491,7 +505,7 @@ class IntacctEmulator(Emulator):
         return lambda record: record.data.fields.get("DOCPARID", docpar) == docpar and where(record)
 
     def _query(self, body: Any, **_: Any) -> str:
-        obj = text_of(body, "object", "") or ""
+        obj = self._object(body)
         size = int(text_of(body, "pagesize", "100") or "100")
         offset = int(text_of(body, "offset", "0") or "0")
         if not 1 <= size <= 2000 or offset < 0:
@@ -506,24 +520,66 @@ class IntacctEmulator(Emulator):
         if obj in _LINE_OBJECTS:
             return self._query_lines(obj, condition, only, offset, size)
         collection = self._collection(obj)
-        since = self._since(condition)
-        where = None if since is not None or condition is None else self._predicate(condition)
+        since, after, rest = self._split_filter(condition)
+        tests = [self._predicate(part) for part in rest]
+        where = None if not tests else (lambda record: all(test(record) for test in tests))
         where = self._with_docpar(where, body)
-        if where is None and since is None:
+        if where is None and since is None and after is None:
             total = collection.count()
             rendered, count = self._rendered_page(obj, obj, only, offset, size, None)
-        else:
-            if where is None:
-                total = collection.count(updated_since=since)
-                page = collection.page(size, offset=offset, updated_since=since)
-            else:
-                total = sum(1 for _ in collection.iter(where=where))
-                page = collection.page(size, offset=offset, where=where)
+        elif where is None and after is None:
+            total = collection.count(updated_since=since)
+            page = collection.page(size, offset=offset, updated_since=since)
             count = len(page.items)
             rendered = "".join(self._render(item.data, obj, only, obj) for item in page.items)
+        else:
+            return self._query_after(obj, only, offset, size, since=since, after=after, where=where)
         remaining = max(total - offset - count, 0)
         return (
             f'<data listtype="{obj}" totalcount="{total}" offset="{offset}" count="{count}" '
+            f'numremaining="{remaining}">{rendered}</data>'
+        )
+
+    def _query_after(
+        self,
+        obj: str,
+        only: set[str] | None,
+        offset: int,
+        size: int,
+        *,
+        since: datetime | None,
+        after: int | None,
+        where: Callable[[Any], bool] | None,
+    ) -> str:
+        """A filtered ``query`` page: records above the RECORDNO ``after`` are walked in order
+        (their indexes only, so skipping the ones below costs nothing)."""
+        collection = self.collections[obj]
+        # Sandbox RECORDNOs are the collection's ids: RECORDNO n is index n - 1.
+        start = 0 if after is None else after
+        chosen: list[Any] = []
+        skipped = remaining = 0
+        for index in collection.indexes(start=start, updated_since=since):
+            if where is None and (skipped < offset or len(chosen) == size):
+                # Counted, not built: building every record after the page would make
+                # each page cost the whole collection.
+                if skipped < offset:
+                    skipped += 1
+                else:
+                    remaining += 1
+                continue
+            record = collection.get(collection.ids.format(index))
+            if record is None or (where is not None and not where(record)):
+                continue
+            if skipped < offset:
+                skipped += 1
+            elif len(chosen) < size:
+                chosen.append(record)
+            else:
+                remaining += 1
+        rendered = "".join(self._render(record.data, obj, only, obj) for record in chosen)
+        total = skipped + len(chosen) + remaining
+        return (
+            f'<data listtype="{obj}" totalcount="{total}" offset="{offset}" count="{len(chosen)}" '
             f'numremaining="{remaining}">{rendered}</data>'
         )
 
@@ -551,14 +607,32 @@ class IntacctEmulator(Emulator):
             f'numremaining="{remaining}">{rendered}</data>'
         )
 
+    @classmethod
+    def _split_filter(cls, condition: Any) -> tuple[datetime | None, int | None, list[Any]]:
+        """``WHENMODIFIED >=`` and ``RECORDNO >`` (alone or in a top-level ``and``), served from
+        the collection's order, and the filter's other conditions (all must hold)."""
+        if condition is None:
+            return None, None, []
+        parts = (
+            [child for child in condition if isinstance(child.tag, str)]
+            if condition.tag == "and"
+            else [condition]
+        )
+        since: datetime | None = None
+        after: int | None = None
+        rest: list[Any] = []
+        for part in parts:
+            field = text_of(part, "field")
+            if since is None and part.tag == "greaterthanorequalto" and field == "WHENMODIFIED":
+                since = cls._since(part)
+            elif after is None and part.tag == "greaterthan" and field == "RECORDNO":
+                after = _recordno_value(text_of(part, "value"))
+            else:
+                rest.append(part)
+        return since, after, rest
+
     @staticmethod
     def _since(condition: Any) -> datetime | None:
-        if (
-            condition is None
-            or condition.tag != "greaterthanorequalto"
-            or text_of(condition, "field") != "WHENMODIFIED"
-        ):
-            return None
         try:
             return parse_timestamp(text_of(condition, "value"), "WHENMODIFIED")
         except ValueError:
@@ -587,11 +661,13 @@ class IntacctEmulator(Emulator):
         if tag not in compare:
             raise _Failure("BL01001973", f"The sandbox does not filter with <{tag}>.")
         test = compare[tag]
-        wanted = [_comparable(field, value) for value in values]
+        wanted = [
+            _recordno_value(value) if field == "RECORDNO" else _comparable(field, value) for value in values
+        ]
         return lambda record: test(_comparable(field, record.data.fields.get(field, "")), wanted)
 
     def _read(self, body: Any, **_: Any) -> str:
-        obj = text_of(body, "object", "") or ""
+        obj = self._object(body)
         collection = self._collection(obj)
         only = self._fields(text_of(body, "fields"))
         keys = [key.strip() for key in (text_of(body, "keys", "") or "").split(",") if key.strip()]
@@ -612,7 +688,7 @@ class IntacctEmulator(Emulator):
         return record.id if record is not None and record.data.fields.get(key) == name else None
 
     def _read_by_name(self, body: Any, **_: Any) -> str:
-        obj = text_of(body, "object", "") or ""
+        obj = self._object(body)
         collection = self._collection(obj)
         if obj not in _NAME_KEYS:
             raise _Failure("BL01001973", f"{obj} has no name key for readByName.")
@@ -626,7 +702,7 @@ class IntacctEmulator(Emulator):
         return f'<data listtype="{obj}" count="{len(rendered)}">{"".join(rendered)}</data>'
 
     def _inspect(self, body: Any, **_: Any) -> str:
-        obj = text_of(body, "object", "") or ""
+        obj = self._object(body)
         collection = self._collection(obj)
         sample = next(iter(collection.iter()), None)
         names = list(sample.data.fields) if sample is not None else []
@@ -818,7 +894,7 @@ class IntacctEmulator(Emulator):
         return f'<data listtype="objects" count="1"><{tag}><RECORDNO>{recordno}</RECORDNO></{tag}></data>'
 
     def _delete(self, body: Any, **_: Any) -> str:
-        obj = text_of(body, "object", "") or ""
+        obj = self._object(body)
         if obj not in ("VENDOR", "CUSTOMER"):
             raise _Failure("BL01001973", "The sandbox deletes VENDOR and CUSTOMER only.")
         collection = self.collections[obj]
@@ -854,7 +930,16 @@ def _amount(text: str | None, what: str) -> Decimal:
     return value
 
 
+def _recordno_value(text: str | None) -> int:
+    """A ``RECORDNO`` in a filter: an integer, compared as one (``"10" > "9"``)."""
+    if not text or not text.isascii() or not text.isdigit():
+        raise _Failure("BL01001973", f"RECORDNO values are integers, not {(text or '')[:40]!r}.")
+    return int(text)
+
+
 def _comparable(field: str, value: str) -> Any:
+    if field == "RECORDNO":
+        return int(value) if value.isascii() and value.isdigit() else -1
     if field.startswith("WHEN") and len(value) == 19:
         try:
             return parse_timestamp(value, field)
