@@ -18,13 +18,23 @@ and gets ``list`` (server paging with a client-paging fallback, see
 ``POST`` + ``X-HTTP-Method``; V4 ``PATCH``; ``If-Match`` with the entity's ETag when known,
 ``*`` otherwise) and ``delete``, all as flows on ``self.core.requestor``.
 
-Hooks to override: :meth:`ODataResource.request_headers` (``sap-client``, ``Prefer``),
+Listings split each page into :meth:`ODataResource.fetch_page` (the request, raw entities
+and the next state) and :meth:`ODataResource.map_page` (entities to records), so a
+prefetching listing (``prefetch = True`` on a subclass, or ``list(prefetch=True)``) maps
+one page while the next one travels.
+
+Hooks to override: :meth:`ODataResource.request_headers` (``Prefer``, vendor headers),
 :meth:`ODataResource.prepare` (a flow run before every operation: Dynamics resolves its
-company there), :meth:`ODataResource.prepare_write` (SAP's CSRF token),
-:meth:`ODataResource.collection_path` (Dynamics company scoping ``companies({id})/vendors``),
-:meth:`ODataResource.key_values` (how a record id maps to key values),
-:meth:`ODataResource.list_query`, :meth:`ODataResource.read_query` and
-:meth:`ODataResource.if_match` (which ETag a write sends).
+company there), :meth:`ODataResource.prepare_write` (headers a write needs from a prior
+call), :meth:`ODataResource.send_write` (how a write is sent: SAP refetches a refused CSRF
+token there), :meth:`ODataResource.collection_path` (Dynamics company scoping
+``companies({id})/vendors``), :meth:`ODataResource.key_values` (how a record id maps to key
+values), :meth:`ODataResource.list_query`, :meth:`ODataResource.updated_since_value`,
+:meth:`ODataResource.read_query`, :meth:`ODataResource.if_match` (which ETag a write sends),
+:meth:`ODataResource.create_payload` / :meth:`ODataResource.update_payload`, and for creates
+without idempotency keys :meth:`ODataResource.can_find_created` /
+:meth:`ODataResource.find_created_entities` (look the record up after an ambiguous failure)
+and :meth:`ODataResource.created_record` (what a create returns).
 """
 
 from __future__ import annotations
@@ -32,12 +42,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fincon.core.flow import Flow
 from fincon.core.mapping import Mapper, map_payloads
 from fincon.core.pagination import State
-from fincon.core.resources import ListQuery, ResourceHandler
+from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.responses import parse_json
 from fincon.core.transport import AuditInfo, Call
 from fincon.errors import FinconError, ValidationError
@@ -208,7 +219,12 @@ class ODataResource(ResourceHandler[R]):
                     system=self.system,
                 )
             built = built.filter(
-                Comparison(self.updated_field, "ge", query.updated_since, self.updated_field_type)
+                Comparison(
+                    self.updated_field,
+                    "ge",
+                    self.updated_since_value(query.updated_since),
+                    self.updated_field_type,
+                )
             )
         for name, value in query.filters.items():
             prop = self.filter_fields[name]
@@ -218,6 +234,14 @@ class ODataResource(ResourceHandler[R]):
         if self.expand:
             built = built.expand(*self.expand)
         return built
+
+    def updated_since_value(self, since: datetime) -> Any:
+        """The value ``updated_field`` is compared with (``ge``) for ``updated_since``.
+
+        ``since`` unchanged by default; a field holding only a date (SAP ``LastChangeDate``)
+        compares with the start of that day, or records changed earlier that day are missed.
+        """
+        return since
 
     def read_query(self) -> Query:
         """The query options of a single-entity read (``select``, ``expand``)."""
@@ -232,6 +256,29 @@ class ODataResource(ResourceHandler[R]):
         """The ``If-Match`` of a write to the entity at ``path``: the ETag last seen, else ``*``."""
         yield from ()
         return self.etags.recall(path) or "*"
+
+    def send_write(self, call: Call) -> Flow[httpx.Response]:
+        """Send a create, update or delete; by default straight through the requestor.
+
+        Override to wrap writes (SAP refetches a CSRF token the server refused and sends again).
+        """
+        return (yield from self.requestor.call(call))
+
+    def can_find_created(self, record: R) -> bool:
+        """Whether :meth:`find_created_entities` can tell if ``record`` was created (a unique
+        field is set). Only then is a create that failed ambiguously looked up and, if
+        absent, sent again. False by default (nothing is retried without an idempotency key)."""
+        return False
+
+    def find_created_entities(self, record: R, payload: Mapping[str, Any]) -> Flow[list[dict[str, Any]]]:
+        """The stored entities that ``record`` (sent as ``payload``) would have created."""
+        yield from ()
+        return []
+
+    def created_record(self, entity: dict[str, Any]) -> Flow[R]:
+        """The record a create returns for the stored ``entity`` (override to read it back)."""
+        yield from ()
+        return self._map([entity])[0]
 
     # -- URLs ------------------------------------------------------------------------------
 
@@ -248,8 +295,32 @@ class ODataResource(ResourceHandler[R]):
     # -- operations ------------------------------------------------------------------------
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
+        if type(self).fetch_page is ODataResource.fetch_page:
+            page = yield from self._fetch_own_page(query, state)
+        else:
+            page = yield from self.fetch_page(query, state)  # a subclass shapes its own pages
+        return self.map_page(query, page), page.next_state
+
+    def fetch_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
+        """The raw entities of the page at ``state`` and the next state, unmapped.
+
+        A subclass that pages its own way overrides this (raw payloads in, :meth:`map_page`
+        maps them); one that overrides only :meth:`list_page` is fetched (and prefetched)
+        through it, mapped.
+        """
+        if type(self).list_page is not ODataResource.list_page:
+            return (yield from super().fetch_page(query, state))
+        return (yield from self._fetch_own_page(query, state))
+
+    def map_page(self, query: ListQuery, page: FetchedPage) -> list[R]:
+        """The records of a fetched page (its payloads mapped by :attr:`mapper`)."""
+        if page.mapped:
+            return list(page.items)
+        return self._map(list(page.items))
+
+    def _fetch_own_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
         entities, next_state = yield from self.fetch_entities(query, state)
-        return self._map(entities), next_state
+        return FetchedPage(entities, next_state)
 
     def fetch_entities(
         self, query: ListQuery, state: State | None
@@ -325,23 +396,63 @@ class ODataResource(ResourceHandler[R]):
         payload = self.create_payload(record)
         extra = yield from self.prepare_write()
         amount, currency = _amount_of(record)
-        response = yield from self.requestor.call(
-            Call(
-                "POST",
-                self.collection_path(),
-                json=payload,
-                headers={**self.request_headers("create"), **extra},
-                idempotency_key=idempotency_key,
-                audit=AuditInfo("create", self.name, record_id=record.id, amount=amount, currency=currency),
+        recovered: list[dict[str, Any]] = []
+
+        def prove_not_applied(error: FinconError) -> Flow[bool]:
+            # OData has no idempotency keys: after an ambiguous failure, look for the record.
+            # One match is the create that happened; none proves it did not (send it again);
+            # several cannot tell, so the failure is raised.
+            matches = yield from self.find_created_entities(record, payload)
+            if len(matches) == 1:
+                recovered.append(matches[0])
+                return False
+            return not matches
+
+        try:
+            response = yield from self.send_write(
+                Call(
+                    "POST",
+                    self.collection_path(),
+                    json=payload,
+                    headers={**self.request_headers("create"), **extra},
+                    idempotency_key=idempotency_key,
+                    audit=AuditInfo(
+                        "create", self.name, record_id=record.id, amount=amount, currency=currency
+                    ),
+                    prove_not_applied=prove_not_applied if self.can_find_created(record) else None,
+                )
             )
-        )
+        except FinconError:
+            if recovered:
+                return (yield from self.created_record(recovered[0]))
+            raise
         entity = unwrap_entity(parse_json(response, system=self.system), self.version, system=self.system)
-        return self._map([entity])[0]
+        return (yield from self.created_record(entity))
 
     def update(self, id: str, changes: Mapping[str, Any], idempotency_key: str | None) -> Flow[R]:
         yield from self.prepare("update")
-        path = self.entity_url(id)
         payload = self.update_payload(changes)
+        path = self.entity_url(id)
+        response = yield from self.send_update(id, payload, idempotency_key=idempotency_key)
+        if response.status_code != 204 and response.content.strip():
+            return self._one(path, response)
+        # V2 answers 204 No Content: read the entity back as stored.
+        return (yield from self.get(id))
+
+    def send_update(
+        self,
+        id: str,
+        payload: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        action: str = "update",
+    ) -> Flow[httpx.Response]:
+        """Send ``payload`` as a partial update (``MERGE``/``PATCH``) of the entity ``id``.
+
+        ``action`` names the audit event (SAP blocks a business partner with an update that
+        is audited as a ``delete``).
+        """
+        path = self.entity_url(id)
         extra = yield from self.prepare_write()
         method = self.update_method or ("PATCH" if self.version.is_v4 else "MERGE")
         etag = yield from self.if_match(path, id)
@@ -349,22 +460,19 @@ class ODataResource(ResourceHandler[R]):
         if self.method_tunnel:
             headers["X-HTTP-Method"] = method
             method = "POST"
-        response = yield from self.requestor.call(
+        response = yield from self.send_write(
             Call(
                 method,
                 path,
-                json=payload,
+                json=dict(payload),
                 headers=headers,
                 idempotent=True if self.idempotent_updates else None,
                 idempotency_key=idempotency_key,
-                audit=AuditInfo("update", self.name, record_id=id),
+                audit=AuditInfo(action, self.name, record_id=id),
             )
         )
         self.etags.forget(path)
-        if response.status_code != 204 and response.content.strip():
-            return self._one(path, response)
-        # V2 answers 204 No Content: read the entity back as stored.
-        return (yield from self.get(id))
+        return response
 
     def delete(self, id: str) -> Flow[None]:
         yield from self.prepare("delete")
@@ -372,7 +480,7 @@ class ODataResource(ResourceHandler[R]):
         extra = yield from self.prepare_write()
         etag = yield from self.if_match(path, id)
         headers = {**self.request_headers("delete"), **extra, "If-Match": etag}
-        yield from self.requestor.call(
+        yield from self.send_write(
             Call("DELETE", path, headers=headers, audit=AuditInfo("delete", self.name, record_id=id))
         )
         self.etags.forget(path)
