@@ -310,7 +310,14 @@ def test_bills_list_get_create_and_delete(sap_server: PeerServer) -> None:
                 currency="EUR",
                 total=Money(Decimal("119.00"), "EUR"),
                 tax=Money(Decimal("19.00"), "EUR"),
-                lines=[LineItem(amount=Money(Decimal("100.00"), "EUR"), account=Ref("0061000000"))],
+                lines=[
+                    LineItem(
+                        amount=Money(Decimal("100.00"), "EUR"),
+                        account=Ref("0061000000"),
+                        tax_code="V1",
+                        dimensions={"company_code": "1010"},
+                    )
+                ],
             )
         )
         assert (created.number, created.total.amount) == ("PEER-B-9", Decimal("119.00"))

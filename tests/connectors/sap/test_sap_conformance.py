@@ -45,7 +45,11 @@ class TestSapVendorConformance(ConformanceSuite):
                 tax=Money(Decimal("19.00"), "EUR"),
                 lines=[
                     LineItem(
-                        description="Audit", amount=Money(Decimal("100.00"), "EUR"), account=Ref("0061000000")
+                        description="Audit",
+                        amount=Money(Decimal("100.00"), "EUR"),
+                        account=Ref("0061000000"),
+                        tax_code="V1",
+                        dimensions={"company_code": "1010"},
                     )
                 ],
             )

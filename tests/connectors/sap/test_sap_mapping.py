@@ -96,7 +96,7 @@ def _bill(currency: str, amounts: list[str], tax: str) -> Bill:
             amount=Money(Decimal(a), currency),
             account=Ref("0061000000"),
             tax_code="V1",
-            dimensions={"cost_center": "10101001"},
+            dimensions={"company_code": "1710", "cost_center": "10101001"},
         )
         for i, a in enumerate(amounts)
     ]
@@ -251,3 +251,25 @@ def test_bill_ids_name_both_key_fields() -> None:
     assert split_bill_id("5105600001/2025") == ("5105600001", "2025")
     with pytest.raises(ValueError, match="FiscalYear"):
         split_bill_id("5105600001")
+
+
+def test_a_bill_without_a_company_code_is_refused_not_guessed() -> None:
+    bill = _bill("EUR", ["100.00"], "19.00")
+    bill.lines[0].dimensions.pop("company_code")
+    with pytest.raises(ValueError, match="company code"):
+        fincon.to_payload("sap", "bill", bill)
+    mixed = _bill("EUR", ["100.00", "5.00"], "19.95")
+    mixed.lines[1].dimensions["company_code"] = "1010"
+    with pytest.raises(ValueError, match="exactly one company code"):
+        fincon.to_payload("sap", "bill", mixed)
+
+
+def test_a_bill_posts_to_its_own_company_code_and_tax_code() -> None:
+    payload = fincon.to_payload("sap", "bill", _bill("EUR", ["100.00"], "19.00"))
+    assert payload["CompanyCode"] == "1710"
+    assert {item["CompanyCode"] for item in payload["to_SupplierInvoiceItemGLAcct"]["results"]} == {"1710"}
+    assert payload["to_SupplierInvoiceTax"]["results"][0]["TaxCode"] == "V1"
+    untaxed_code = _bill("EUR", ["100.00"], "19.00")
+    untaxed_code.lines[0].tax_code = None
+    with pytest.raises(ValueError, match="tax_code"):
+        fincon.to_payload("sap", "bill", untaxed_code)

@@ -86,7 +86,14 @@ def test_bill_workflow_validates_against_the_supplier_invoice_edmx() -> None:
                 currency="EUR",
                 total=Money(Decimal("119.00"), "EUR"),
                 tax=Money(Decimal("19.00"), "EUR"),
-                lines=[LineItem(amount=Money(Decimal("100.00"), "EUR"), account=Ref("0061000000"))],
+                lines=[
+                    LineItem(
+                        amount=Money(Decimal("100.00"), "EUR"),
+                        account=Ref("0061000000"),
+                        tax_code="V1",
+                        dimensions={"company_code": "1010"},
+                    )
+                ],
             )
         )
         connector.bills.delete(created.id)

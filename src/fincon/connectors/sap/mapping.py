@@ -101,7 +101,9 @@ def _datetime(value: Any) -> datetime | None:
         return None
     if str(value).startswith("/Date("):
         return parse_sap_datetime(value)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    # Edm.DateTime carries no offset; SAP Gateway sends such timestamps in UTC.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _duration(value: Any) -> timedelta:
@@ -313,6 +315,27 @@ def _signed(amount: Decimal | None, code: Any) -> Decimal | None:
     return None if amount is None else (-amount if code == "H" else amount)
 
 
+def _company_code(record: Bill) -> str:
+    """The company code a bill posts to: the lines' ``company_code`` dimension (or, for a
+    record read from SAP, its ``CompanyCode``). Never guessed: a wrong one posts to another company."""
+    codes = {line.dimensions["company_code"] for line in record.lines if line.dimensions.get("company_code")}
+    if not codes and record.raw and _text(record.raw.get("CompanyCode")):
+        codes = {str(record.raw["CompanyCode"])}
+    if len(codes) != 1:
+        raise ValueError(
+            "an SAP supplier invoice needs exactly one company code: set dimensions['company_code'] "
+            f"on its lines (found {sorted(codes) or 'none'})"
+        )
+    return codes.pop()
+
+
+def _tax_code(record: Bill) -> str:
+    code = next((line.tax_code for line in record.lines if line.tax_code), None)
+    if code is None:
+        raise ValueError("an SAP supplier invoice with tax needs a tax_code on one of its lines")
+    return code
+
+
 class BillMapper:
     """``A_SupplierInvoice`` with G/L account items and tax <-> :class:`Bill`."""
 
@@ -324,7 +347,11 @@ class BillMapper:
             item_currency = _text(item.get("DocumentCurrency")) or currency
             dimensions = {
                 key: str(item[field])
-                for key, field in (("cost_center", "CostCenter"), ("profit_center", "ProfitCenter"))
+                for key, field in (
+                    ("company_code", "CompanyCode"),
+                    ("cost_center", "CostCenter"),
+                    ("profit_center", "ProfitCenter"),
+                )
                 if _text(item.get(field))
             }
             lines.append(
@@ -379,9 +406,10 @@ class BillMapper:
         if record.total is None or record.issue_date is None:
             raise ValueError("an SAP supplier invoice needs total and issue_date")
         currency = record.currency or record.total.currency
+        company = _company_code(record)
         payload: JSON = _drop_none(
             {
-                "CompanyCode": "1010",
+                "CompanyCode": company,
                 "DocumentDate": format_sap_date(record.issue_date),
                 "PostingDate": format_sap_date(record.issue_date),
                 "InvoicingParty": record.vendor.id,
@@ -400,7 +428,7 @@ class BillMapper:
                 _drop_none(
                     {
                         "SupplierInvoiceItem": line.id or f"{index + 1}",
-                        "CompanyCode": "1010",
+                        "CompanyCode": company,
                         "GLAccount": line.account.id if line.account else None,
                         "CostCenter": line.dimensions.get("cost_center"),
                         "ProfitCenter": line.dimensions.get("profit_center"),
@@ -418,7 +446,7 @@ class BillMapper:
             payload["to_SupplierInvoiceTax"] = {
                 "results": [
                     {
-                        "TaxCode": next((line.tax_code for line in record.lines if line.tax_code), "V1"),
+                        "TaxCode": _tax_code(record),
                         "SupplierInvoiceTaxCounter": "1",
                         "DocumentCurrency": record.tax.currency,
                         "TaxAmount": _amount_text(record.tax),
