@@ -282,3 +282,12 @@ def test_binary_round_trip(value: bytes, version: ODataVersion) -> None:
 @given(value=st.integers(min_value=-(2**63), max_value=2**63 - 1), version=st.sampled_from([V2, V4]))
 def test_int64_round_trip(value: int, version: ODataVersion) -> None:
     assert decode("Edm.Int64", encode("Edm.Int64", value, version), version) == value
+
+
+@pytest.mark.parametrize("edm_type", ["Edm.Decimal", "Edm.Int64", "Edm.Int32"])
+@pytest.mark.parametrize("version", [V2, V4])
+def test_a_float_for_an_exact_type_is_refused_on_decode(edm_type: str, version: ODataVersion) -> None:
+    # A float here means the JSON was parsed without parse_float=Decimal: digits may be gone.
+    with pytest.raises(ServerError, match=r"malformed|not"):
+        decode(edm_type, 0.1 if edm_type == "Edm.Decimal" else 3.0, version)
+    assert decode("Edm.Double", 0.1, version) == Decimal("0.1")  # approximate types still take one

@@ -276,11 +276,14 @@ def decode(
         raise _bad_wire(edm_type, value, field, system) from None
 
 
-def _decode_number(value: Any) -> Decimal:
+def _decode_number(value: Any, *, allow_float: bool = False) -> Decimal:
     if isinstance(value, bool):
         raise TypeError("a boolean is not a number")
     if isinstance(value, float):
-        # Callers should parse JSON with parse_float=Decimal; repr() keeps what was sent.
+        # A float for an exact type means the body was parsed without parse_float=Decimal and
+        # may already have lost digits: refuse it. Single/Double are approximate anyway.
+        if not allow_float:
+            raise TypeError("a float for an exact number (parse JSON with parse_float=Decimal)")
         return Decimal(repr(value))
     if isinstance(value, (int, Decimal)):
         return Decimal(value)
@@ -323,7 +326,7 @@ def _decode(edm_type: str, value: Any, version: ODataVersion) -> Any:
             raise ValueError("not a finite decimal")
         return number
     if edm_type in ("Edm.Single", "Edm.Double"):
-        return _decode_number(value)
+        return _decode_number(value, allow_float=True)
     if edm_type == "Edm.Guid":
         return uuid.UUID(str(value))
     if edm_type == "Edm.Binary":
