@@ -7,9 +7,9 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["machine", "report", "run_python"]
+__all__ = ["client_rows", "load_averages", "machine", "medians", "report", "run_python"]
 
 
 def machine() -> str:
@@ -39,3 +39,26 @@ def report(
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def medians(rounds: Mapping[str, Sequence[Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per client, the median of each measurement over its rounds."""
+    return {
+        mode: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for mode, runs in rounds.items()
+    }
+
+
+def client_rows(results: Mapping[str, Mapping[str, float]]) -> list[tuple[str, float, str]]:
+    """Wall, client CPU and peak RSS rows of every client, for :func:`report`."""
+    rows: list[tuple[str, float, str]] = []
+    for mode, result in results.items():
+        rows.append((f"{mode} wall", result["seconds"], "s"))
+        rows.append((f"{mode} client CPU", result["cpu_seconds"], "s"))
+        rows.append((f"{mode} peak RSS", result["peak_rss_mb"], "MB"))
+    return rows
+
+
+def load_averages(before: Sequence[float], after: Sequence[float]) -> dict[str, list[float]]:
+    """The machine's load averages (1, 5, 15 min) before and after, rounded, for the report."""
+    return {"load_before": [round(x, 2) for x in before], "load_after": [round(x, 2) for x in after]}

@@ -42,13 +42,12 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
-from _common import report
+from _common import client_rows, load_averages, medians, report
 from _server import sandbox_server
 
 GATEWAY = "/ia/xml/xmlgw.phtml"
@@ -225,17 +224,10 @@ def main() -> None:
             for mode in modes:
                 rounds[mode].append(_run(mode, base_url, credentials, args.vendors))
     load_after = os.getloadavg()
-    results = {
-        mode: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        for mode, runs in rounds.items()
-    }
+    results = medians(rounds)
     raw, ours, theirs = results["raw"], results["fincon"], results["sageintacctsdk"]
     serial = results["fincon-no-prefetch"]
-    rows = []
-    for mode, result in results.items():
-        rows.append((f"{mode} wall", result["seconds"], "s"))
-        rows.append((f"{mode} client CPU", result["cpu_seconds"], "s"))
-        rows.append((f"{mode} peak RSS", result["peak_rss_mb"], "MB"))
+    rows = client_rows(results)
     ratios = {
         "sdk_over_fincon_wall": round(theirs["seconds"] / ours["seconds"], 2),
         "fincon_over_raw_wall": round(ours["seconds"] / raw["seconds"], 2),
@@ -244,10 +236,7 @@ def main() -> None:
         "sdk_over_fincon_no_prefetch_wall": round(theirs["seconds"] / serial["seconds"], 2),
         "fincon_no_prefetch_over_raw_wall": round(serial["seconds"] / raw["seconds"], 2),
     }
-    load = {
-        "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in load_after],
-    }
+    load = load_averages(load_before, load_after)
     report(f"reading {args.vendors} Intacct vendors from a loopback sandbox server", rows,
            {"vendors": args.vendors, "rounds": max(args.repeat, 1), **ratios, **load})  # fmt: skip
     print(

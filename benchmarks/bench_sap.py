@@ -35,13 +35,12 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
-from _common import report
+from _common import client_rows, load_averages, medians, report
 from _server import sandbox_server
 
 SERVICE = "/sap/opu/odata/sap/API_BUSINESS_PARTNER"
@@ -177,16 +176,9 @@ def main() -> None:
         for _ in range(args.rounds):
             for mode in modes:
                 rounds[mode].append(_run(mode, base_url, credentials, args.suppliers))
-    results = {
-        mode: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        for mode, runs in rounds.items()
-    }
+    results = medians(rounds)
     raw, ours, theirs = results["raw"], results["fincon"], results["pyodata"]
-    rows = []
-    for mode, result in results.items():
-        rows.append((f"{mode} wall", result["seconds"], "s"))
-        rows.append((f"{mode} client CPU", result["cpu_seconds"], "s"))
-        rows.append((f"{mode} peak RSS", result["peak_rss_mb"], "MB"))
+    rows = client_rows(results)
     ratios = {
         "pyodata_over_fincon_wall": round(theirs["seconds"] / ours["seconds"], 2),
         "fincon_over_raw_wall": round(ours["seconds"] / raw["seconds"], 2),
@@ -197,10 +189,7 @@ def main() -> None:
         sequential = results["fincon_sequential"]
         ratios["sequential_over_prefetch_wall"] = round(sequential["seconds"] / ours["seconds"], 2)
     load_after = os.getloadavg()
-    loads = {
-        "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in load_after],
-    }
+    loads = load_averages(load_before, load_after)
     extra = {"suppliers": args.suppliers, "rounds": args.rounds, **ratios, **loads}
     report(f"listing {args.suppliers} SAP suppliers from a loopback sandbox server", rows, extra)
     print(

@@ -27,12 +27,11 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
 
-from _common import report
+from _common import client_rows, load_averages, medians, report
 from _server import sandbox_server
 
 
@@ -107,17 +106,10 @@ def main() -> None:
             for mode in modes:
                 rounds[mode].append(_run(mode, base_url, api_key, args.invoices))
     load_after = os.getloadavg()
-    results = {
-        mode: {key: statistics.median(result[key] for result in rounds[mode]) for key in rounds[mode][0]}
-        for mode in modes
-    }
+    results = medians(rounds)
     raw, ours, theirs = results["raw"], results["fincon"], results["stripe"]
     sequential = results["fincon_sequential"]
-    rows = []
-    for mode, result in results.items():
-        rows.append((f"{mode} wall", result["seconds"], "s"))
-        rows.append((f"{mode} client CPU", result["cpu_seconds"], "s"))
-        rows.append((f"{mode} peak RSS", result["peak_rss_mb"], "MB"))
+    rows = client_rows(results)
     ratios = {
         "stripe_over_fincon_wall": round(theirs["seconds"] / ours["seconds"], 2),
         "fincon_over_raw_wall": round(ours["seconds"] / raw["seconds"], 2),
@@ -125,10 +117,7 @@ def main() -> None:
         "fincon_over_raw_cpu": round(ours["cpu_seconds"] / raw["cpu_seconds"], 2),
         "sequential_over_prefetch_wall": round(sequential["seconds"] / ours["seconds"], 2),
     }
-    loads = {
-        "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in load_after],
-    }
+    loads = load_averages(load_before, load_after)
     report(f"listing {args.invoices} Stripe invoices from a loopback sandbox server", rows,
            {"invoices": args.invoices, "rounds": args.rounds, **ratios, **loads})  # fmt: skip
     print(
