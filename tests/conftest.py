@@ -50,6 +50,33 @@ def clock() -> FakeClock:
 CANARY_MARKER = "CNRY"
 
 
+class DebugLogs(logging.Handler):
+    """Every DEBUG line of the fincon, httpx and httpcore loggers, formatted, for leak checks."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def logs() -> Iterator[DebugLogs]:
+    """:class:`DebugLogs` attached (at DEBUG) for the test's duration."""
+    capture = DebugLogs()
+    loggers = [logging.getLogger(name) for name in ("fincon", "httpx", "httpcore")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(capture)
+        logger.setLevel(logging.DEBUG)
+    yield capture
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.removeHandler(capture)
+        logger.setLevel(level)
+
+
 class _CanaryWatch(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

@@ -12,9 +12,8 @@ a canary marker fails the run.
 
 from __future__ import annotations
 
-import logging
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,30 +58,6 @@ class Evidence:
 
     def leaks(self) -> list[str]:
         return [text for text in self.texts if MARK in text]
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def logs() -> Iterator[_Capture]:
-    capture = _Capture()
-    loggers = [logging.getLogger(name) for name in ("fincon", "httpx", "httpcore")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(capture)
-        logger.setLevel(logging.DEBUG)
-    yield capture
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.removeHandler(capture)
-        logger.setLevel(level)
 
 
 def _pem_key() -> str:
@@ -133,7 +108,7 @@ ACCEPTED = {"api_key", "bearer", "client_credentials"}
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_no_canary_escapes_through_a_connector(name: str, tmp_path: Path, logs: _Capture) -> None:
+def test_no_canary_escapes_through_a_connector(name: str, tmp_path: Path, logs: Any) -> None:
     clock = FakeClock()
     emulator = _emulator(clock)
     audit_file = tmp_path / "audit.jsonl"

@@ -9,10 +9,8 @@ that carries it.)
 
 from __future__ import annotations
 
-import logging
 import secrets
 import traceback
-from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,30 +33,6 @@ def canary(name: str) -> str:
     return f"{MARK}-{name}-0b4e"
 
 
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def logs() -> Iterator[_Capture]:
-    capture = _Capture()
-    loggers = [logging.getLogger(name) for name in ("fincon", "httpx", "httpcore")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(capture)
-        logger.setLevel(logging.DEBUG)
-    yield capture
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.removeHandler(capture)
-        logger.setLevel(level)
-
-
 @pytest.fixture
 def canary_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sandbox hands out session ids that are canaries too."""
@@ -77,7 +51,7 @@ def _error_texts(error: BaseException) -> list[str]:
     return ["".join(traceback.format_exception(error)), *_texts(error, getattr(error, "details", None))]
 
 
-def test_no_intacct_canary_escapes(tmp_path: Path, logs: _Capture, canary_sessions: None) -> None:
+def test_no_intacct_canary_escapes(tmp_path: Path, logs: Any, canary_sessions: None) -> None:
     clock = FakeClock()
     emu = emulator(size=30, clock=clock)
     emu.sender_password = canary("sender")
