@@ -337,18 +337,13 @@ def _decode(edm_type: str, value: Any, version: ODataVersion) -> Any:
         if "-" in text or "_" in text:
             return base64.urlsafe_b64decode(padded)
         return base64.b64decode(padded, validate=True)
-    if edm_type == "Edm.DateTime":
+    if edm_type in ("Edm.DateTime", "Edm.DateTimeOffset"):
         if not isinstance(value, str):
             raise TypeError("expected a date string")
         if value.startswith("/Date("):
             return _parse_ms_date(value)
-        return _parse_iso_datetime(value, assume_utc=True)
-    if edm_type == "Edm.DateTimeOffset":
-        if not isinstance(value, str):
-            raise TypeError("expected a date string")
-        if value.startswith("/Date("):
-            return _parse_ms_date(value)
-        return _parse_iso_datetime(value, assume_utc=False)
+        # Edm.DateTime carries no offset (SAP means UTC); DateTimeOffset must carry one.
+        return _parse_iso_datetime(value, assume_utc=edm_type == "Edm.DateTime")
     if edm_type == "Edm.Date":
         if not isinstance(value, str):
             raise TypeError("expected a date string")
