@@ -37,10 +37,12 @@ from fincon.sandbox._faults import (
     ThrottleFault,
     TimeoutFault,
 )
+from fincon.sandbox._page_cache import PageCache
 from fincon.sandbox._ratelimit import AccountRateLimiter
 from fincon.sandbox._requests import parse_datetime, read_form, read_json
 from fincon.sandbox._responses import (
     Abort,
+    encoded_json_response,
     format_datetime,
     http_date,
     json_response,
@@ -74,6 +76,7 @@ __all__ = [
     "MalformedFault",
     "MatchOptions",
     "Page",
+    "PageCache",
     "Record",
     "RecordSeed",
     "ResponseFault",
@@ -90,6 +93,7 @@ __all__ = [
     "basic_credentials",
     "bearer_token",
     "currency_exponent",
+    "encoded_json_response",
     "format_datetime",
     "http_date",
     "iban_check_digits",

@@ -14,6 +14,7 @@ import httpx
 
 __all__ = [
     "Abort",
+    "encoded_json_response",
     "format_datetime",
     "http_date",
     "json_response",
@@ -85,7 +86,19 @@ def json_response(
     """A JSON response. ``Decimal`` is written with its exact digits as a string (the
     default, ``"1234.50"``) or as a number (``decimals="number"``); datetimes as ISO 8601
     with ``Z``; dates as ``YYYY-MM-DD``. Floats are never produced from amounts."""
-    body = _encode(data, decimals)
+    return encoded_json_response(
+        _encode(data, decimals), status=status, headers=headers, content_type=content_type
+    )
+
+
+def encoded_json_response(
+    body: bytes,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = "application/json",
+) -> httpx.Response:
+    """A JSON response whose body is already encoded (a page served from a :class:`PageCache`)."""
     # A stream rather than ``content=``: reading it into the response costs more than
     # building the JSON. Transports send the stream as is; ``Emulator.handle`` reads it.
     return httpx.Response(

@@ -204,3 +204,41 @@ def test_breaking_out_of_a_prefetching_listing_leaves_no_busy_connection() -> No
         assert all(connection.is_idle() for connection in pool.connections), "a connection stayed busy"
         ids = [invoice.id for invoice in stripe.invoices.list(page_size=100)]
         assert ids == [record.id for record in emulator.invoices]
+
+
+# -- page cache -----------------------------------------------------------------------------------------
+
+
+def test_an_unchanged_listing_is_served_from_the_page_cache_with_the_same_bytes(
+    emulator: StripeEmulator, http: httpx.Client
+) -> None:
+    first = http.get("/v1/invoices", params={"limit": 5})
+    assert len(emulator.page_cache) == 1
+    again = http.get("/v1/invoices", params={"limit": 5})
+    assert again.content == first.content
+    assert len(emulator.page_cache) == 1  # served from the cache, not rendered again
+    assert again.headers["content-type"] == "application/json"
+    assert int(again.headers["content-length"]) == len(again.content)
+
+
+def test_a_change_is_listed_at_once_though_the_page_was_cached(
+    emulator: StripeEmulator, http: httpx.Client
+) -> None:
+    before = http.get("/v1/customers", params={"limit": 3}).json()
+    first = before["data"][0]["id"]
+    http.post(f"/v1/customers/{first}", data={"name": "Renamed After Caching"})
+    after = http.get("/v1/customers", params={"limit": 3}).json()
+    assert after["data"][0]["name"] == "Renamed After Caching"
+    assert ids(after) == ids(before)
+
+
+def test_filtered_and_expanded_listings_are_not_cached(emulator: StripeEmulator, http: httpx.Client) -> None:
+    customer = http.get("/v1/invoices", params={"limit": 1}).json()["data"][0]["customer"]
+    cached = len(emulator.page_cache)
+    filtered = http.get("/v1/invoices", params={"limit": 5, "customer": customer}).json()
+    assert filtered["data"]
+    assert all(invoice["customer"] == customer for invoice in filtered["data"])
+    expanded = http.get("/v1/payment_intents", params={"limit": 2, "expand[]": "data.latest_charge"})
+    assert expanded.status_code == 200
+    assert any(isinstance(intent["latest_charge"], dict) for intent in expanded.json()["data"])
+    assert len(emulator.page_cache) == cached

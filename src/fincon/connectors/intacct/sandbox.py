@@ -41,7 +41,7 @@ from fincon.connectors.intacct._seed import ObjectData, render_fields, seed_fact
 from fincon.connectors.intacct._values import flatten, format_timestamp, parse_date, parse_timestamp
 from fincon.connectors.intacct._xml import parse_xml, text_of
 from fincon.errors import FinconError
-from fincon.sandbox import Emulator, IdScheme, SeededCollection
+from fincon.sandbox import Emulator, IdScheme, PageCache, SeededCollection
 from fincon.sandbox._faults import ResponseFault, ServerErrorFault, ThrottleFault
 
 __all__ = ["IntacctEmulator"]
@@ -88,36 +88,6 @@ class _Failure(Exception):
             f"<description2>{escape(self.description2)}</description2>"
             f"<correction>{escape(self.correction)}</correction></error></errormessage>"
         )
-
-
-class _PageCache:
-    """Rendered pages, least recently used first out, bounded by their total length."""
-
-    def __init__(self, limit: int = 256 * 1024 * 1024) -> None:
-        self.limit = limit
-        self.size = 0
-        self._pages: OrderedDict[Any, tuple[str, int]] = OrderedDict()
-
-    def get(self, key: Any) -> tuple[str, int] | None:
-        page = self._pages.get(key)
-        if page is not None:
-            self._pages.move_to_end(key)
-        return page
-
-    def put(self, key: Any, page: tuple[str, int]) -> None:
-        if len(page[0]) > self.limit:
-            return
-        previous = self._pages.pop(key, None)
-        if previous is not None:
-            self.size -= len(previous[0])
-        self._pages[key] = page
-        self.size += len(page[0])
-        while self.size > self.limit:
-            _, (text, _count) = self._pages.popitem(last=False)
-            self.size -= len(text)
-
-    def __len__(self) -> int:
-        return len(self._pages)
 
 
 @dataclass
@@ -185,7 +155,7 @@ class IntacctEmulator(Emulator):
         }
         self._names: dict[str, dict[str, str]] = {name: {} for name in _NAME_KEYS}
         #: Rendered pages of collections nobody has changed (see :meth:`_rendered_page`).
-        self.page_cache = _PageCache()
+        self.page_cache: PageCache[tuple[str, int]] = PageCache()
 
     @property
     def vendors(self) -> SeededCollection[ObjectData]:
@@ -432,7 +402,7 @@ class IntacctEmulator(Emulator):
         page = collection.page(size, offset=offset, where=where)
         rendered = "".join(self._render(item.data, tag, only, obj) for item in page.items), len(page.items)
         if pristine:
-            self.page_cache.put(key, rendered)
+            self.page_cache.put(key, rendered, len(rendered[0]))
         return rendered
 
     def _read_by_query(self, body: Any, **_: Any) -> str:

@@ -40,11 +40,13 @@ from fincon.sandbox import (
     APIKeyAuth,
     Emulator,
     FaultPlan,
+    PageCache,
     Record,
     ResponseFault,
     Router,
     SeedRandom,
     basic_credentials,
+    encoded_json_response,
     json_response,
     response_body,
 )
@@ -181,6 +183,8 @@ class StripeEmulator(Emulator):
         self.invoices = platform.invoices
         self.invoice_items = platform.invoice_items
         self.payment_intents = platform.payment_intents
+        #: Rendered pages of unfiltered listings of unchanged collections, served again as they are.
+        self.page_cache: PageCache[bytes] = PageCache()
         self.balance_transactions = platform.balance_transactions
         self.payouts = platform.payouts
         self._idempotency: dict[tuple[str, str], _Stored] = {}
@@ -451,12 +455,20 @@ class StripeEmulator(Emulator):
         for name, cursor in (("starting_after", after), ("ending_before", before)):
             if cursor is not None and (not isinstance(cursor, str) or records.index_of(cursor) is None):
                 raise _missing(listable.object_name, str(cursor), name)
+        pristine = False
         if before is not None:
             items, has_more = self._page_before(records, str(before), limit, where)
         else:
             after = self.paging_cursor(
                 (request.headers.get("authorization", ""), books.account, listable.path), after
             )
+            # An unfiltered page of a collection nobody changed is the same every time: it is
+            # rendered once (benchmarks then measure the clients, not this emulator's encoding).
+            key = (books.account, listable.path, limit, after)
+            pristine = where is None and not expand and records.changes == 0
+            cached = self.page_cache.get(key) if pristine else None
+            if cached is not None:
+                return encoded_json_response(cached)
             page = records.page(limit, after=after, where=where)
             items, has_more = page.items, page.has_more
         data = [_embedded(record.data) for record in items]
@@ -464,7 +476,12 @@ class StripeEmulator(Emulator):
             if not path.startswith("data."):
                 raise stripe_error(400, f"This property cannot be expanded ({path}).", param="expand")
             data = [self._expand(books, listable, item, path[5:]) for item in data]
-        return json_response({"object": "list", "data": data, "has_more": has_more, "url": listable.path})
+        response = json_response({"object": "list", "data": data, "has_more": has_more, "url": listable.path})
+        if not pristine:
+            return response
+        body = response_body(response)
+        self.page_cache.put(key, body, len(body))
+        return encoded_json_response(body)
 
     @staticmethod
     def _page_before(
