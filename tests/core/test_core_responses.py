@@ -107,11 +107,18 @@ def test_json_numbers_are_decimal() -> None:
     assert Decimal("0.1") + Decimal("0.2") == body["a"] + Decimal("0.2") == Decimal("0.3")
 
 
+def test_a_utf8_byte_order_mark_is_ignored_and_text_is_utf8() -> None:
+    body = parse_json(httpx.Response(200, content='\ufeff{"name": "Zürich AG", "n": 1.5}'.encode()))
+    assert body == {"name": "Zürich AG", "n": Decimal("1.5")}
+
+
 @pytest.mark.parametrize(
     "content",
     [
         b"",
         b"{",
+        b'"\\ud800"',
+        '{"a": 1}'.encode("utf-16"),
         b"not json",
         b'{"a": 1,}',
         b"\xff\xfe\x00",

@@ -184,7 +184,7 @@ class StripeEmulator(Emulator):
         self.invoice_items = platform.invoice_items
         self.payment_intents = platform.payment_intents
         #: Rendered pages of unfiltered listings of unchanged collections, served again as they are.
-        self.page_cache: PageCache[bytes] = PageCache()
+        self.page_cache: PageCache[bytes] = PageCache(limit=512 * 1024 * 1024)  # 100,000 invoices
         self.balance_transactions = platform.balance_transactions
         self.payouts = platform.payouts
         self._idempotency: dict[tuple[str, str], _Stored] = {}
