@@ -21,6 +21,7 @@ import pytest
 from fincon_corekit import SYSTEM, Customers, FakeServer, Vendors, connector_with
 
 import fincon
+from fincon.core.clock import SYSTEM_CLOCK
 from fincon.core.flow import Flow, Send, Sleep, run_sync
 from fincon.core.prefetch import PrefetchCancelled, ThreadPrefetch, stoppable
 from fincon.core.registry import SystemSpec, register_system, unregister_system
@@ -255,6 +256,33 @@ def test_a_fetch_cancelled_mid_retry_neither_backs_off_nor_retries(
     assert clock.sleeps == [], "the cancelled fetch slept its back-off"
     # The abandoned attempt left no verdict that blocks the connector.
     assert [vendor.id for vendor in erp.vendors.list(page_size=5)] == all_ids(gate.server)
+
+
+def test_a_break_during_a_retry_after_does_not_wait_it_out(make: Make, server: FakeServer) -> None:
+    # The real clock: the prefetch of page 2 is told to wait 30 s, and the consumer stops meanwhile.
+    listed = 0
+    throttled = threading.Event()
+
+    def handler(request: httpx.Request) -> Any:
+        nonlocal listed
+        if request.method == "GET" and request.url.path == "/v1/vendors":
+            listed += 1
+            if listed == 2:
+                throttled.set()
+                return httpx.Response(
+                    429, headers={"Retry-After": "30"}, json={"error": {"code": "slow", "message": "later"}}
+                )
+        return server(request)
+
+    erp = make(transport=httpx.MockTransport(handler), clock=SYSTEM_CLOCK, max_retry_wait=60)
+    started = time.monotonic()
+    for _vendor in erp.vendors.list(page_size=2, prefetch=True):
+        assert throttled.wait(5)
+        time.sleep(0.2)  # the prefetch is now sitting in its 30 s back-off
+        break
+    assert time.monotonic() - started < 5, "closing the listing waited out the Retry-After"
+    assert prefetch_threads() == []
+    assert listed == 2, "the stopped fetch was retried"
 
 
 # -- errors, cursors, max_pages ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from fincon.core.clock import SYSTEM_CLOCK, Clock
+from fincon.core.clock import SYSTEM_CLOCK, Clock, SystemClock
 from fincon.errors import TransportError
 
 __all__ = [
@@ -50,9 +50,14 @@ class Send:
 
 @dataclass(slots=True)
 class Sleep:
-    """Pause for ``seconds`` (on the connector's clock)."""
+    """Pause for ``seconds`` (on the connector's clock).
+
+    With ``interrupt``, a sync driver on the real clock ends the pause early once that event
+    is set (a prefetch that was cancelled does not sit out a back-off).
+    """
 
     seconds: float
+    interrupt: threading.Event | None = None
 
 
 @dataclass(slots=True)
@@ -172,13 +177,23 @@ def run_sync(
                     if concurrency is not None:
                         concurrency.release()
             elif type(effect) is Sleep:
-                clock.sleep(effect.seconds)
+                _sleep(clock, effect)
             elif type(effect) is Acquire:
                 effect.lock.acquire_sync()
             else:
                 raise TypeError(f"unknown effect {effect!r}")
     finally:
         flow.close()
+
+
+def _sleep(clock: Clock, effect: Sleep) -> None:
+    interrupt = effect.interrupt
+    if interrupt is None:
+        clock.sleep(effect.seconds)
+    elif isinstance(clock, SystemClock):
+        interrupt.wait(max(effect.seconds, 0))  # returns as soon as the event is set
+    elif not interrupt.is_set():
+        clock.sleep(effect.seconds)  # a fake clock: its sleeps take no time anyway
 
 
 async def run_async(

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from fincon.core.flow import Effect, Flow, Send
+from fincon.core.flow import Effect, Flow, Send, Sleep
 
 __all__ = ["PrefetchCancelled", "TaskPrefetch", "ThreadPrefetch", "stoppable", "watch_effects"]
 
@@ -60,11 +60,17 @@ def watch_effects(flow: Flow[T], before: Callable[[Effect], None]) -> Flow[T]:
 
 
 def stoppable(flow: Flow[T], stop: threading.Event) -> Flow[T]:
-    """``flow``, checked against ``stop`` before each effect; a stopped flow is closed."""
+    """``flow``, checked against ``stop`` before each effect; a stopped flow is closed.
 
-    def check(_: Effect) -> None:
+    Its sleeps (retry back-offs, a ``Retry-After``) end early when ``stop`` is set, so a
+    listing that is closed during a back-off does not wait it out.
+    """
+
+    def check(effect: Effect) -> None:
         if stop.is_set():
             raise PrefetchCancelled("the listing was closed")
+        if type(effect) is Sleep:
+            effect.interrupt = stop  # each Sleep is made fresh by the flow that yields it
 
     return watch_effects(flow, check)
 
