@@ -7,8 +7,8 @@ circuit breaker all apply), in one background thread (sync) or one ``asyncio`` t
 at a time. Everything that decides *which* page comes next (cursors, the cycle guard,
 ``max_pages``) stays with the consumer, so cursors stay exact whatever the prefetch did.
 
-Cancelling stops a flow between effects: at most the effect under way (one HTTP exchange,
-bounded by the connector's timeout, or one retry back-off) completes after a cancel.
+Cancelling stops a flow between effects: at most the HTTP exchange under way (bounded by the
+connector's timeout) completes after a cancel; a back-off under way ends at once.
 """
 
 from __future__ import annotations
