@@ -200,41 +200,44 @@ class Requestor:
 
         def attempt() -> Flow[httpx.Response]:
             state.attempts += 1
-            wait = self.limits.reserve()
-            if wait > 0:
-                if wait > self.retry.policy.max_wait:
-                    # Nothing is sent: give the token back rather than deepen the queue on
-                    # every retry, and say when to come back (the retry loop raises at once).
-                    self.limits.refund()
-                    raise RateLimited(
-                        f"the proactive rate limit needs a {wait:.1f}s wait, longer than allowed",
-                        system=self.system,
-                        retryable=True,
-                        retry_after=wait,
-                        retry_at=self.clock.now() + timedelta(seconds=wait),
-                    )
-                yield Sleep(wait)
-            request = httpx.Request(
-                method, url, params=call.params, headers=headers, content=content, extensions=extensions
-            )
-            if self.decorate is not None:
-                self.decorate(request)
-            if self.auth is not None:
-                yield from self.auth.auth_flow(request)
-            for hook in self.request_hooks:
-                hook(request)
-            response: httpx.Response = yield Send(request)
-            for response_hook in self.response_hooks:
-                response_hook(response)
-            if self.auth is not None and not state.refreshed and self.auth.should_refresh(response):
-                state.refreshed = True  # expired credentials refresh once and retry once
-                if (yield from self.auth.refresh_flow(request, response)):
-                    state.attempts -= 1
-                    return (yield from attempt())
-            error = self._error(response, call)
-            if error is not None:
-                raise error
-            return response
+            # A loop, not a recursive call, for the one resend after a refresh: a closure that
+            # calls itself is a reference cycle, which would keep every request and response
+            # alive until the cyclic garbage collector ran.
+            while True:
+                wait = self.limits.reserve()
+                if wait > 0:
+                    if wait > self.retry.policy.max_wait:
+                        # Nothing is sent: give the token back rather than deepen the queue on
+                        # every retry, and say when to come back (the retry loop raises at once).
+                        self.limits.refund()
+                        raise RateLimited(
+                            f"the proactive rate limit needs a {wait:.1f}s wait, longer than allowed",
+                            system=self.system,
+                            retryable=True,
+                            retry_after=wait,
+                            retry_at=self.clock.now() + timedelta(seconds=wait),
+                        )
+                    yield Sleep(wait)
+                request = httpx.Request(
+                    method, url, params=call.params, headers=headers, content=content, extensions=extensions
+                )
+                if self.decorate is not None:
+                    self.decorate(request)
+                if self.auth is not None:
+                    yield from self.auth.auth_flow(request)
+                for hook in self.request_hooks:
+                    hook(request)
+                response: httpx.Response = yield Send(request)
+                for response_hook in self.response_hooks:
+                    response_hook(response)
+                if self.auth is not None and not state.refreshed and self.auth.should_refresh(response):
+                    state.refreshed = True  # expired credentials refresh once and retry once
+                    if (yield from self.auth.refresh_flow(request, response)):
+                        continue  # the same attempt again, with fresh credentials
+                error = self._error(response, call)
+                if error is not None:
+                    raise error
+                return response
 
         def guarded() -> Flow[httpx.Response]:
             try:
