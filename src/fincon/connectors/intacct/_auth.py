@@ -20,7 +20,7 @@ from fincon.auth._session import Session, SessionAuth, replace_content
 from fincon.connectors.intacct._envelope import GATEWAY_PATH, Login, Sender, build_request, function
 from fincon.connectors.intacct._errors import intacct_error, is_session_failure
 from fincon.connectors.intacct._functions import get_api_session
-from fincon.connectors.intacct._xml import parse_xml, response_root, serialize, text_of
+from fincon.connectors.intacct._xml import parse_xml, release_root, serialize, text_of
 from fincon.core.clock import Clock
 from fincon.core.flow import Flow, Send
 from fincon.errors import AuthError, ConfigError, FinconError
@@ -98,7 +98,7 @@ class IntacctSession(SessionAuth):
             if isinstance(error, AuthError):
                 raise error
             raise AuthError(f"the Intacct login failed: {error.message}", system=SYSTEM, code=error.code)
-        root = response_root(response)
+        root = release_root(response)  # read here once; not kept on the response
         api = root.find("operation/result/data/api")
         session_id = text_of(api, "sessionid")
         if not session_id:

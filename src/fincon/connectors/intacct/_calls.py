@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fincon.connectors.intacct._envelope import GATEWAY_PATH, Sender, build_request, function
-from fincon.connectors.intacct._xml import response_root, text_of
+from fincon.connectors.intacct._xml import release_root, text_of
 from fincon.core.flow import Flow
 from fincon.core.transport import AuditInfo, Call, Requestor
 from fincon.errors import FinconError, ServerError
@@ -84,7 +84,7 @@ class FunctionCaller:
                 prove_not_applied=prove_not_applied,
             )
         )
-        root = response_root(response)
+        root = release_root(response)  # the function's result is all that is used from here
         result = root.find("operation/result")
         if result is None or text_of(result, "status") != "success":
             raise ServerError("Intacct answered without a result", system=SYSTEM, retryable=False)

@@ -23,7 +23,16 @@ import httpx
 
 from fincon.errors import ServerError
 
-__all__ = ["element", "parse_xml", "response_root", "serialize", "sub", "text_of", "thread_parser"]
+__all__ = [
+    "element",
+    "parse_xml",
+    "release_root",
+    "response_root",
+    "serialize",
+    "sub",
+    "text_of",
+    "thread_parser",
+]
 
 SYSTEM = "intacct"
 #: Where a parsed response tree is kept on the response, so auth and errors parse once.
@@ -98,6 +107,18 @@ def response_root(response: httpx.Response) -> Any:
         return cached
     root = parse_xml(response.content, status=response.status_code)
     response.extensions[_TREE_KEY] = root
+    return root
+
+
+def release_root(response: httpx.Response) -> Any:
+    """The parsed root of ``response``, no longer cached on it.
+
+    A response can outlive its use in a reference cycle (kept until the cyclic garbage
+    collector runs): without the cached tree there, a page's tree is freed as soon as its
+    records are, and never makes those collections traverse and free it.
+    """
+    root = response_root(response)
+    response.extensions.pop(_TREE_KEY, None)
     return root
 
 
