@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from fincon.connectors.intacct._xml import text_of
 from fincon.errors import PaginationError, ServerError
 
 __all__ = ["cursor_recordno", "last_in_order", "last_recordno"]
@@ -25,8 +24,14 @@ SYSTEM = "intacct"
 
 
 def _recordno(record: Any) -> int | None:
-    text = text_of(record, "RECORDNO", "") or ""
-    return int(text) if text.isascii() and text.isdigit() else None
+    # The first RECORDNO child, as ``record.find("RECORDNO")`` finds it, by a plain walk of
+    # the children: it runs for every listed record, and RECORDNO comes first in Intacct's
+    # records, where find()'s path machinery costs several times more.
+    for child in record:
+        if child.tag == "RECORDNO":
+            text = child.text or ""
+            return int(text) if text.isascii() and text.isdigit() else None
+    return None
 
 
 def last_recordno(records: Iterable[Any], after: int | None, *, object: str) -> int | None:
