@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from fincon.errors import ServerError
 
-__all__ = ["Mapper", "map_payloads"]
+__all__ = ["Mapper", "iter_payloads", "map_payloads"]
 
 R = TypeVar("R")
 
@@ -32,10 +32,14 @@ class Mapper(Protocol[R]):
 
 def map_payloads(mapper: Mapper[R], payloads: Any, *, system: str, resource: str) -> list[R]:
     """Map a page of payloads; a payload that cannot be mapped is bad server output, said clearly."""
-    records = []
+    return list(iter_payloads(mapper, payloads, system=system, resource=resource))
+
+
+def iter_payloads(mapper: Mapper[R], payloads: Any, *, system: str, resource: str) -> Iterator[R]:
+    """:func:`map_payloads` one record at a time: each payload is mapped when it is reached."""
     for index, payload in enumerate(payloads):
         try:
-            records.append(mapper.to_record(payload))
+            record = mapper.to_record(payload)
         except Exception as exc:  # a mapping bug or hostile payload: name the record, never crash later
             ident = payload.get("id") if isinstance(payload, Mapping) else None
             raise ServerError(
@@ -45,4 +49,4 @@ def map_payloads(mapper: Mapper[R], payloads: Any, *, system: str, resource: str
                 code="unmappable_record",
                 retryable=False,
             ) from exc
-    return records
+        yield record

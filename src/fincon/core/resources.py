@@ -110,6 +110,16 @@ class ResourceHandler(Generic[R]):
             raise NotImplementedError(f"{type(self).__name__} fetches raw pages but does not map them")
         return list(page.items)
 
+    def iter_page(self, query: ListQuery, page: FetchedPage) -> Iterator[R]:
+        """The records of a fetched page one at a time, for a listing iterated record by record.
+
+        By default :meth:`map_page`'s list. A handler that maps each payload on its own
+        should map here as the listing reaches each one (see
+        :func:`~fincon.core.mapping.iter_payloads`): records the caller has finished with are
+        then freed young, instead of a page of them outliving several garbage collections.
+        """
+        return iter(self.map_page(query, page))
+
     def get(self, id: str) -> Flow[R]:
         """Fetch one record by the system's id."""
         raise NotImplementedError
@@ -283,20 +293,8 @@ class ListPlan(Generic[R]):
         self.prefetch = handler.prefetch if prefetch is None else prefetch
         self._done = False
 
-    def next_flow(self) -> Flow[tuple[list[R], State | None]] | None:
-        """The flow fetching the next page, or None when the listing is over."""
-        if self._done or self.walker.finished:
-            return None
-        return self.handler.list_page(self.query, self.walker.state)
-
-    def accept(self, items: list[R], next_state: State | None) -> Page[R]:
-        cursor = self.walker.advance(next_state)
-        if cursor is None:
-            self._done = True
-        return Page(items=items, next_cursor=cursor)
-
-    # The split steps a prefetching listing takes: fetch (maybe in the background), then
-    # accept (here, so cursors, the cycle guard and max_pages see pages in order), then map.
+    # A listing's steps: fetch (in the background when prefetching), then accept (here, so
+    # cursors, the cycle guard and max_pages see pages in order), then map.
 
     def next_fetch(self) -> Flow[FetchedPage] | None:
         """The flow fetching the next page unmapped, or None when the listing is over."""
@@ -313,6 +311,14 @@ class ListPlan(Generic[R]):
 
     def map(self, page: FetchedPage) -> list[R]:
         return self.handler.map_page(self.query, page)
+
+    def iter(self, page: FetchedPage) -> Iterator[R]:
+        return self.handler.iter_page(self.query, page)
+
+    def start(self, listing: Listing[R] | AsyncListing[R]) -> None:
+        if listing._started:
+            raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
+        listing._started = True
 
 
 class Listing(Generic[R]):
@@ -336,27 +342,55 @@ class Listing(Generic[R]):
         return self._plan.prefetch
 
     def pages(self) -> Generator[Page[R], None, None]:
-        if self._started:
-            raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
-        self._started = True
-        if self._plan.prefetch:
-            yield from self._prefetched_pages()
-            return
-        # A closed listing stops at the next page, prefetching or not.
-        while not self._closed and (flow := self._plan.next_flow()) is not None:
-            items, next_state = self._run(flow)
-            page = self._plan.accept(items, next_state)
-            self.next_cursor = page.next_cursor
-            yield page
+        """The pages, each with the cursor resuming after it (records mapped a page at a time)."""
+        self._plan.start(self)
+        fetched_pages = self._fetched_pages()
+        try:
+            for fetched, cursor in fetched_pages:
+                page = Page(items=self._plan.map(fetched), next_cursor=cursor)
+                del fetched  # hold one raw page at a time
+                self.next_cursor = cursor
+                yield page
+        finally:
+            fetched_pages.close()
 
-    def _prefetched_pages(self) -> Iterator[Page[R]]:
-        from fincon.core.prefetch import ThreadPrefetch
+    def __iter__(self) -> Iterator[R]:
+        self._plan.start(self)
+        fetched_pages = self._fetched_pages()
+        try:
+            for fetched, cursor in fetched_pages:
+                resume_here = self.next_cursor
+                self.next_cursor = cursor
+                try:
+                    # Mapped as reached: a record the caller is done with is freed at once.
+                    yield from self._plan.iter(fetched)
+                except Exception:
+                    # A record that cannot be mapped: resuming must not skip the rest of its page.
+                    self.next_cursor = resume_here
+                    raise
+                del fetched
+        finally:
+            fetched_pages.close()  # at once, not when the garbage collector gets to it
 
+    def _fetched_pages(self) -> Generator[tuple[FetchedPage, str | None], None, None]:
+        """Each page as fetched, with the cursor resuming after it; the next one is fetched
+        in the background meanwhile when the listing prefetches."""
         plan = self._plan
         flow = plan.next_fetch()
         if flow is None or self._closed:
             return
         fetched = self._run(flow)  # the first page here: a one-page listing starts no thread
+        if not plan.prefetch:
+            while True:
+                cursor = plan.accept_fetched(fetched)
+                yield fetched, cursor
+                del fetched
+                flow = plan.next_fetch()
+                if flow is None or self._closed:  # a closed listing stops at the next page
+                    return
+                fetched = self._run(flow)
+        from fincon.core.prefetch import ThreadPrefetch
+
         prefetch: ThreadPrefetch[FetchedPage] = ThreadPrefetch(
             self._run, name=f"fincon-prefetch-{plan.handler.name}"
         )
@@ -367,10 +401,8 @@ class Listing(Generic[R]):
                 following = plan.next_fetch()
                 if following is not None:
                     prefetch.start(following)  # page N+1 travels while page N is mapped
-                page = Page(items=plan.map(fetched), next_cursor=cursor)
-                del fetched  # hold one raw page at a time
-                self.next_cursor = cursor
-                yield page
+                yield fetched, cursor
+                del fetched
                 if following is None or self._closed:
                     return
                 fetched = prefetch.result()
@@ -388,14 +420,6 @@ class Listing(Generic[R]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __iter__(self) -> Iterator[R]:
-        pages = self.pages()
-        try:
-            for page in pages:
-                yield from page.items
-        finally:
-            pages.close()  # at once, not when the garbage collector gets to it
 
     def to_pandas(self) -> Any:
         """All records as a pandas DataFrame (needs the ``pandas`` extra)."""
@@ -421,27 +445,52 @@ class AsyncListing(Generic[R]):
         return self._plan.prefetch
 
     async def pages(self) -> AsyncGenerator[Page[R], None]:
-        if self._started:
-            raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
-        self._started = True
-        if self._plan.prefetch:
-            async for page in self._prefetched_pages():
+        """The pages, each with the cursor resuming after it (records mapped a page at a time)."""
+        self._plan.start(self)
+        fetched_pages = self._fetched_pages()
+        try:
+            async for fetched, cursor in fetched_pages:
+                page = Page(items=self._plan.map(fetched), next_cursor=cursor)
+                del fetched
+                self.next_cursor = cursor
                 yield page
-            return
-        while not self._closed and (flow := self._plan.next_flow()) is not None:
-            items, next_state = await self._run(flow)
-            page = self._plan.accept(items, next_state)
-            self.next_cursor = page.next_cursor
-            yield page
+        finally:
+            await fetched_pages.aclose()
 
-    async def _prefetched_pages(self) -> AsyncIterator[Page[R]]:
-        from fincon.core.prefetch import TaskPrefetch
+    async def __aiter__(self) -> AsyncIterator[R]:
+        self._plan.start(self)
+        fetched_pages = self._fetched_pages()
+        try:
+            async for fetched, cursor in fetched_pages:
+                resume_here = self.next_cursor
+                self.next_cursor = cursor
+                try:
+                    for record in self._plan.iter(fetched):
+                        yield record
+                except Exception:
+                    self.next_cursor = resume_here  # as in Listing.__iter__
+                    raise
+                del fetched
+        finally:
+            await fetched_pages.aclose()
 
+    async def _fetched_pages(self) -> AsyncGenerator[tuple[FetchedPage, str | None], None]:
         plan = self._plan
         flow = plan.next_fetch()
         if flow is None or self._closed:
             return
         fetched = await self._run(flow)
+        if not plan.prefetch:
+            while True:
+                cursor = plan.accept_fetched(fetched)
+                yield fetched, cursor
+                del fetched
+                flow = plan.next_fetch()
+                if flow is None or self._closed:
+                    return
+                fetched = await self._run(flow)
+        from fincon.core.prefetch import TaskPrefetch
+
         prefetch: TaskPrefetch[FetchedPage] = TaskPrefetch(self._run)
         self._prefetch = prefetch
         try:
@@ -451,10 +500,8 @@ class AsyncListing(Generic[R]):
                 if following is not None:
                     prefetch.start(following)
                     await prefetch.started()  # let the request leave before mapping blocks the loop
-                page = Page(items=plan.map(fetched), next_cursor=cursor)
+                yield fetched, cursor
                 del fetched
-                self.next_cursor = cursor
-                yield page
                 if following is None or self._closed:
                     return
                 fetched = await prefetch.result()
@@ -472,15 +519,6 @@ class AsyncListing(Generic[R]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    async def __aiter__(self) -> AsyncIterator[R]:
-        pages = self.pages()
-        try:
-            async for page in pages:
-                for item in page.items:
-                    yield item
-        finally:
-            await pages.aclose()
 
     async def to_pandas(self) -> Any:
         """All records as a pandas DataFrame (needs the ``pandas`` extra)."""

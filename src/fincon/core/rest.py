@@ -6,13 +6,13 @@ usually need no code of their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 from fincon.core.flow import Flow
-from fincon.core.mapping import Mapper, map_payloads
+from fincon.core.mapping import Mapper, iter_payloads, map_payloads
 from fincon.core.pagination import CursorPagination, NextLinkPagination, PaginationStrategy, State
 from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.responses import parse_json
@@ -94,6 +94,11 @@ class RestResource(ResourceHandler[R]):
         if page.mapped:
             return list(page.items)
         return map_payloads(self.mapper, page.items, system=self.system, resource=self.name)
+
+    def iter_page(self, query: ListQuery, page: FetchedPage) -> Iterator[R]:
+        if page.mapped:
+            return iter(page.items)
+        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name)
 
     def _fetch_raw(self, query: ListQuery, state: State | None) -> Flow[tuple[Any, list[Any]]]:
         """One page's parsed body and its payloads."""

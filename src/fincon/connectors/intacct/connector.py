@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -42,7 +42,7 @@ from fincon.connectors.intacct.mapping import (
 )
 from fincon.core.connector import ConnectorCore, ConnectorSettings, Identity
 from fincon.core.flow import Flow
-from fincon.core.mapping import map_payloads
+from fincon.core.mapping import iter_payloads, map_payloads
 from fincon.core.pagination import State
 from fincon.core.ratelimit import RateLimit
 from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
@@ -136,6 +136,9 @@ class IntacctResource(ResourceHandler[Any]):
 
     def map_page(self, query: ListQuery, page: FetchedPage) -> list[Any]:
         return self._map(list(page.items))
+
+    def iter_page(self, query: ListQuery, page: FetchedPage) -> Iterator[Any]:
+        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name)
 
     def _map(self, records: list[Any]) -> list[Any]:
         return map_payloads(self.mapper, records, system=self.system, resource=self.name)

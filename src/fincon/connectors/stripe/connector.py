@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -35,7 +35,7 @@ from fincon.connectors.stripe.mapping import (
 )
 from fincon.core.connector import ConnectorCore, ConnectorSettings, Identity
 from fincon.core.flow import Flow
-from fincon.core.mapping import map_payloads
+from fincon.core.mapping import iter_payloads, map_payloads
 from fincon.core.pagination import CursorPagination, State
 from fincon.core.ratelimit import RateLimit
 from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
@@ -167,6 +167,9 @@ class StripeResource(RestResource[Any]):
 
     def map_page(self, query: ListQuery, page: FetchedPage) -> list[Any]:
         return map_payloads(self.mapper, page.items, system=self.system, resource=self.name)
+
+    def iter_page(self, query: ListQuery, page: FetchedPage) -> Iterator[Any]:
+        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name)
 
     def complete(self, payloads: list[Any]) -> Flow[list[Any]]:
         """Fetch what a page left out (invoice lines beyond the first ten); none by default."""

@@ -41,12 +41,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fincon.core.flow import Flow
-from fincon.core.mapping import Mapper, map_payloads
+from fincon.core.mapping import Mapper, iter_payloads, map_payloads
 from fincon.core.pagination import State
 from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
 from fincon.core.responses import parse_json
@@ -317,6 +317,12 @@ class ODataResource(ResourceHandler[R]):
         if page.mapped:
             return list(page.items)
         return self._map(list(page.items))
+
+    def iter_page(self, query: ListQuery, page: FetchedPage) -> Iterator[R]:
+        """The records of a fetched page, each mapped when the listing reaches it."""
+        if page.mapped:
+            return iter(page.items)
+        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name)
 
     def _fetch_own_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
         entities, next_state = yield from self.fetch_entities(query, state)
