@@ -100,6 +100,76 @@ def test_prefetch_is_off_unless_asked_for(make: Make) -> None:
         erp.vendors.list(prefetch="yes")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("delay", "expected"), [(0.0, False), (0.05, True)])
+def test_auto_prefetches_only_once_a_page_has_kept_the_listing_waiting(
+    make: Make, server: FakeServer, delay: float, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not expected:  # a busy machine may stall any fetch for a while: "quick" is well below this
+        monkeypatch.setattr("fincon.core.resources.PREFETCH_AFTER_WAIT", 1.0)
+    threads: list[str] = []
+
+    def slow(request: httpx.Request) -> Any:
+        if request.url.path == "/v1/vendors":
+            threads.append(threading.current_thread().name)
+            time.sleep(delay)  # the server's time: waiting, not the client's CPU
+        return server(request)
+
+    erp = make(transport=httpx.MockTransport(slow), clock=SYSTEM_CLOCK)
+    listing = erp.vendors.list(page_size=2, prefetch="auto")
+    assert listing.prefetch == "auto"
+    assert [vendor.id for vendor in listing] == all_ids(server)
+    assert len(threads) == 3
+    assert threads[0] == threading.current_thread().name  # the first page: always the caller's
+    in_background = [name.startswith("fincon-prefetch") for name in threads[1:]]
+    assert in_background == [expected, expected]
+    assert prefetch_threads() == []
+
+
+def test_prefetch_settings_decide_per_page_wait() -> None:
+    from fincon.core.resources import PREFETCH_AFTER_WAIT, ListPlan
+
+    def plan(prefetch: Any) -> ListPlan[Any]:
+        handler = Vendors.__new__(Vendors)
+        return ListPlan(
+            "s", handler, updated_since=None, filters=None, page_size=None, cursor=None, max_pages=None,
+            prefetch=prefetch,
+        )  # fmt: skip
+
+    quick, slow = PREFETCH_AFTER_WAIT / 10, PREFETCH_AFTER_WAIT
+    assert [plan(True).prefetches_after(w) for w in (quick, slow, None)] == [True, True, True]
+    assert [plan(False).prefetches_after(w) for w in (quick, slow, None)] == [False, False, False]
+    assert [plan("auto").prefetches_after(w) for w in (quick, slow, None)] == [False, True, True]
+    with pytest.raises(ValidationError, match="prefetch"):
+        plan("sometimes")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("delay", "expected"), [(0.0, False), (0.05, True)])
+async def test_async_auto_prefetches_once_a_page_has_kept_the_listing_waiting(
+    make_async: Callable[..., fincon.AsyncConnector],
+    server: FakeServer,
+    delay: float,
+    expected: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not expected:
+        monkeypatch.setattr("fincon.core.resources.PREFETCH_AFTER_WAIT", 1.0)
+    consumer = asyncio.current_task()
+    by_consumer: list[bool] = []
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/vendors":
+            by_consumer.append(asyncio.current_task() is consumer)
+            await asyncio.sleep(delay)
+        return server(request)  # type: ignore[no-any-return]
+
+    async with make_async(transport=httpx.MockTransport(slow), clock=SYSTEM_CLOCK) as erp:
+        listing = erp.vendors.list(page_size=2, prefetch="auto")
+        assert [vendor.id async for vendor in listing] == all_ids(server)
+    assert by_consumer[0] is True  # the first page: always the consumer's own
+    assert [not mine for mine in by_consumer[1:]] == [expected, expected]
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_same_records_in_the_same_order_in_every_paging_mode(make: Make, mode: str) -> None:
     server = FakeServer(vendors=9, pagination=mode)

@@ -8,6 +8,7 @@ through the connector. Both share :class:`ListPlan`, so paging logic exists once
 
 from __future__ import annotations
 
+import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -21,7 +22,7 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from fincon.core.flow import Flow
 from fincon.core.pagination import Page, PageWalker, State, query_fingerprint
@@ -32,12 +33,14 @@ if TYPE_CHECKING:
     from fincon.models import Record
 
 __all__ = [
+    "PREFETCH_AFTER_WAIT",
     "AsyncListing",
     "AsyncResourceCollection",
     "FetchedPage",
     "ListPlan",
     "ListQuery",
     "Listing",
+    "PrefetchMode",
     "ResourceCollection",
     "ResourceHandler",
 ]
@@ -46,6 +49,15 @@ R = TypeVar("R", bound="Record")
 T = TypeVar("T")
 
 OPERATIONS = ("list", "get", "create", "update", "delete")
+
+#: When a listing prefetches: always (True), never (False), or once fetching a page has made
+#: it wait for the server at least :data:`PREFETCH_AFTER_WAIT` seconds (``"auto"``).
+PrefetchMode = bool | Literal["auto"]
+
+#: ``prefetch="auto"``: the wait for one page (wall time minus the fetching thread's CPU
+#: time) from which fetching the next page in the background pays for its thread. A loopback
+#: server answers within a few milliseconds; a real API takes tens to hundreds.
+PREFETCH_AFTER_WAIT = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +103,9 @@ class ResourceHandler(Generic[R]):
     filter_names: frozenset[str] = frozenset()
     #: Operations a subclass inherits but the system cannot do (left out of the capabilities).
     unsupported: frozenset[str] = frozenset()
-    #: Whether listings fetch the next page while the current one is mapped and consumed
-    #: (``list(prefetch=...)`` overrides it per listing).
-    prefetch: bool = False
+    #: Whether listings fetch the next page while the current one is mapped and consumed:
+    #: True, False or ``"auto"`` (see :data:`PrefetchMode`; ``list(prefetch=...)`` overrides it).
+    prefetch: PrefetchMode = False
 
     def list_page(self, query: ListQuery, state: State | None) -> Flow[tuple[list[R], State | None]]:
         """Fetch the page at ``state`` (None: the first); return its records and the next state."""
@@ -250,7 +262,7 @@ class ListPlan(Generic[R]):
         page_size: int | None,
         cursor: str | None,
         max_pages: int | None,
-        prefetch: bool | None = None,
+        prefetch: PrefetchMode | None = None,
     ) -> None:
         if updated_since is not None and (
             not isinstance(updated_since, datetime) or updated_since.tzinfo is None
@@ -287,10 +299,12 @@ class ListPlan(Generic[R]):
             max_pages=max_pages,
             system=system,
         )
-        if prefetch is not None and not isinstance(prefetch, bool):
-            raise ValidationError("prefetch must be True, False or None", field="prefetch", system=system)
+        if prefetch is not None and not isinstance(prefetch, bool) and prefetch != "auto":
+            raise ValidationError(
+                "prefetch must be True, False, 'auto' or None", field="prefetch", system=system
+            )
         #: Whether the listing fetches the next page while the current one is mapped.
-        self.prefetch = handler.prefetch if prefetch is None else prefetch
+        self.prefetch: PrefetchMode = handler.prefetch if prefetch is None else prefetch
         self._done = False
 
     # A listing's steps: fetch (in the background when prefetching), then accept (here, so
@@ -311,6 +325,13 @@ class ListPlan(Generic[R]):
 
     def map(self, page: FetchedPage) -> list[R]:
         return self.handler.map_page(self.query, page)
+
+    def prefetches_after(self, waited: float | None) -> bool:
+        """Whether to fetch the next page in the background, the last fetch having waited
+        ``waited`` seconds for the server (None: it was itself fetched in the background)."""
+        if self.prefetch == "auto":
+            return waited is None or waited >= PREFETCH_AFTER_WAIT
+        return bool(self.prefetch)
 
     def iter(self, page: FetchedPage) -> Iterator[R]:
         return self.handler.iter_page(self.query, page)
@@ -337,7 +358,7 @@ class Listing(Generic[R]):
         self.next_cursor: str | None = None
 
     @property
-    def prefetch(self) -> bool:
+    def prefetch(self) -> PrefetchMode:
         """Whether this listing fetches the next page while the current one is consumed."""
         return self._plan.prefetch
 
@@ -373,41 +394,45 @@ class Listing(Generic[R]):
             fetched_pages.close()  # at once, not when the garbage collector gets to it
 
     def _fetched_pages(self) -> Generator[tuple[FetchedPage, str | None], None, None]:
-        """Each page as fetched, with the cursor resuming after it; the next one is fetched
-        in the background meanwhile when the listing prefetches."""
+        """Each page as fetched, with the cursor resuming after it; when the listing prefetches,
+        the next page is fetched in a background thread while this one is consumed."""
         plan = self._plan
         flow = plan.next_fetch()
         if flow is None or self._closed:
             return
-        fetched = self._run(flow)  # the first page here: a one-page listing starts no thread
-        if not plan.prefetch:
-            while True:
-                cursor = plan.accept_fetched(fetched)
-                yield fetched, cursor
-                del fetched
-                flow = plan.next_fetch()
-                if flow is None or self._closed:  # a closed listing stops at the next page
-                    return
-                fetched = self._run(flow)
-        from fincon.core.prefetch import ThreadPrefetch
-
-        prefetch: ThreadPrefetch[FetchedPage] = ThreadPrefetch(
-            self._run, name=f"fincon-prefetch-{plan.handler.name}"
-        )
-        self._prefetch = prefetch
+        waited: float | None
+        fetched, waited = self._timed_run(flow)  # the first page here: a one-page listing starts no thread
+        prefetch: ThreadPrefetch[FetchedPage] | None = None
         try:
             while True:
                 cursor = plan.accept_fetched(fetched)
                 following = plan.next_fetch()
-                if following is not None:
-                    prefetch.start(following)  # page N+1 travels while page N is mapped
+                background = following is not None and plan.prefetches_after(waited)
+                if following is not None and background:
+                    if prefetch is None:
+                        from fincon.core.prefetch import ThreadPrefetch
+
+                        prefetch = self._prefetch = ThreadPrefetch(
+                            self._run, name=f"fincon-prefetch-{plan.handler.name}"
+                        )
+                    prefetch.start(following)  # page N+1 travels while page N is consumed
                 yield fetched, cursor
-                del fetched
-                if following is None or self._closed:
+                del fetched  # hold one raw page at a time
+                if following is None or self._closed:  # a closed listing stops at the next page
                     return
-                fetched = prefetch.result()
+                if prefetch is not None and background:
+                    fetched, waited = prefetch.result(), None
+                else:
+                    fetched, waited = self._timed_run(following)
         finally:
-            prefetch.cancel()
+            if prefetch is not None:
+                prefetch.cancel()
+
+    def _timed_run(self, flow: Flow[FetchedPage]) -> tuple[FetchedPage, float]:
+        """The fetched page, and how long fetching it waited (wall time less this thread's CPU)."""
+        started, cpu = time.perf_counter(), time.thread_time()
+        fetched: FetchedPage = self._run(flow)
+        return fetched, (time.perf_counter() - started) - (time.thread_time() - cpu)
 
     def close(self) -> None:
         """Stop the listing: a fetch under way in the background is cancelled and joined."""
@@ -440,7 +465,7 @@ class AsyncListing(Generic[R]):
         self.next_cursor: str | None = None
 
     @property
-    def prefetch(self) -> bool:
+    def prefetch(self) -> PrefetchMode:
         """Whether this listing fetches the next page while the current one is consumed."""
         return self._plan.prefetch
 
@@ -479,34 +504,38 @@ class AsyncListing(Generic[R]):
         flow = plan.next_fetch()
         if flow is None or self._closed:
             return
-        fetched = await self._run(flow)
-        if not plan.prefetch:
-            while True:
-                cursor = plan.accept_fetched(fetched)
-                yield fetched, cursor
-                del fetched
-                flow = plan.next_fetch()
-                if flow is None or self._closed:
-                    return
-                fetched = await self._run(flow)
-        from fincon.core.prefetch import TaskPrefetch
-
-        prefetch: TaskPrefetch[FetchedPage] = TaskPrefetch(self._run)
-        self._prefetch = prefetch
+        waited: float | None
+        fetched, waited = await self._timed_run(flow)
+        prefetch: TaskPrefetch[FetchedPage] | None = None
         try:
             while True:
                 cursor = plan.accept_fetched(fetched)
                 following = plan.next_fetch()
-                if following is not None:
+                background = following is not None and plan.prefetches_after(waited)
+                if following is not None and background:
+                    if prefetch is None:
+                        from fincon.core.prefetch import TaskPrefetch
+
+                        prefetch = self._prefetch = TaskPrefetch(self._run)
                     prefetch.start(following)
                     await prefetch.started()  # let the request leave before mapping blocks the loop
                 yield fetched, cursor
                 del fetched
                 if following is None or self._closed:
                     return
-                fetched = await prefetch.result()
+                if prefetch is not None and background:
+                    fetched, waited = await prefetch.result(), None
+                else:
+                    fetched, waited = await self._timed_run(following)
         finally:
-            await prefetch.cancel()
+            if prefetch is not None:
+                await prefetch.cancel()
+
+    async def _timed_run(self, flow: Flow[FetchedPage]) -> tuple[FetchedPage, float]:
+        # Other tasks' CPU while this one waits counts as CPU here: "auto" then prefetches later.
+        started, cpu = time.perf_counter(), time.thread_time()
+        fetched: FetchedPage = await self._run(flow)
+        return fetched, (time.perf_counter() - started) - (time.thread_time() - cpu)
 
     async def aclose(self) -> None:
         """Stop the listing: a fetch under way in the background is cancelled and awaited."""
@@ -572,12 +601,13 @@ class ResourceCollection(_CollectionBase[R]):
         page_size: int | None = None,
         cursor: str | None = None,
         max_pages: int | None = None,
-        prefetch: bool | None = None,
+        prefetch: PrefetchMode | None = None,
     ) -> Listing[R]:
         """A lazy listing; ``cursor`` resumes after the page that returned it.
 
-        ``prefetch`` fetches the next page while the current one is consumed (None: the
-        resource's default, see ``docs/pagination.md``).
+        ``prefetch`` fetches the next page while the current one is consumed: True, False,
+        ``"auto"`` (once a page has kept the listing waiting for the server), or None for the
+        resource's default (see ``docs/pagination.md``).
         """
         plan = self._plan(
             updated_since=updated_since,
@@ -634,7 +664,7 @@ class AsyncResourceCollection(_CollectionBase[R]):
         page_size: int | None = None,
         cursor: str | None = None,
         max_pages: int | None = None,
-        prefetch: bool | None = None,
+        prefetch: PrefetchMode | None = None,
     ) -> AsyncListing[R]:
         """A lazy listing: ``async for record in collection.list()``."""
         plan = self._plan(

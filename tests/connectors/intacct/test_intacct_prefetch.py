@@ -28,12 +28,12 @@ def _prefetch_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("fincon-prefetch")]
 
 
-def test_listings_prefetch_by_default_and_read_every_record_once_in_order() -> None:
+def test_prefetching_listings_read_every_record_once_in_order() -> None:
     clock = FakeClock()
     emu = emulator(size=55, clock=clock)
     with _connect(emu, clock) as connector:
-        listing = connector.vendors.list(page_size=10)
-        assert listing.prefetch
+        assert connector.vendors.list(page_size=10).prefetch == "auto"
+        listing = connector.vendors.list(page_size=10, prefetch=True)
         assert [vendor.id for vendor in listing] == ALL
         assert [vendor.id for vendor in connector.vendors.list(page_size=10, prefetch=False)] == ALL
     assert emu.functions_received.count("readMore") == 2 * 5  # one per page after the first, per listing
@@ -44,7 +44,7 @@ def test_the_next_page_is_fetched_while_the_current_one_is_consumed() -> None:
     clock = FakeClock()
     emu = emulator(size=55, clock=clock)
     with _connect(emu, clock) as connector:
-        pages = connector.vendors.list(page_size=10).pages()
+        pages = connector.vendors.list(page_size=10, prefetch=True).pages()
         next(pages)
         for _ in range(200):  # the background fetch of page 2 needs no help from the consumer
             if "readMore" in emu.functions_received:
@@ -59,7 +59,7 @@ def test_a_cursor_handed_out_before_a_prefetched_page_resumes_without_a_gap() ->
     clock = FakeClock()
     emu = emulator(size=55, clock=clock)
     with _connect(emu, clock) as connector:
-        pages = connector.vendors.list(page_size=10).pages()
+        pages = connector.vendors.list(page_size=10, prefetch=True).pages()
         first = next(pages)
         second = next(pages)  # page 3 is now on its way (or already read)
         pages.close()
@@ -75,7 +75,7 @@ def test_a_lost_read_more_in_the_background_continues_with_query_once() -> None:
     emu = emulator(size=55, clock=clock)
     with _connect(emu, clock) as connector:
         emu.faults.drop_after(times=1, when=lambda request: b"<readMore>" in request.content)
-        ids = [vendor.id for vendor in connector.vendors.list(page_size=10)]
+        ids = [vendor.id for vendor in connector.vendors.list(page_size=10, prefetch=True)]
     assert ids == ALL
     assert emu.functions_received.count("readMore") == 1  # the lost one is never sent again
 
@@ -85,7 +85,7 @@ def test_a_session_expiring_mid_listing_is_renewed_once_by_the_background_fetch(
     emu = emulator(size=55, clock=clock)
     with _connect(emu, clock) as connector:
         got = []
-        for vendor in connector.vendors.list(page_size=10):
+        for vendor in connector.vendors.list(page_size=10, prefetch=True):
             got.append(vendor.id)
             if len(got) == 15:
                 emu.expire_sessions()
@@ -98,8 +98,10 @@ def test_prefetched_documents_carry_their_lines() -> None:
     emu = emulator(size=25, clock=clock)
     expected = [[line["TRX_AMOUNT"] for line in data.lines] for data in emu.records("APBILL")]
     with _connect(emu, clock) as connector:
-        plain = list(connector.bills.list(page_size=7))
-        since = list(connector.bills.list(page_size=7, updated_since=datetime(2000, 1, 1, tzinfo=UTC)))
+        plain = list(connector.bills.list(page_size=7, prefetch=True))
+        since = list(
+            connector.bills.list(page_size=7, updated_since=datetime(2000, 1, 1, tzinfo=UTC), prefetch=True)
+        )
     for bills in (plain, since):
         assert [[str(line.amount.amount) for line in bill.lines] for bill in bills] == expected
 
@@ -109,7 +111,7 @@ async def test_async_listings_prefetch_too() -> None:
     clock = FakeClock()
     emu = emulator(size=55, clock=clock)
     async with fincon.connect_async("intacct", sandbox=emu, clock=clock, share_limits=False) as connector:
-        listing = connector.vendors.list(page_size=10)
-        assert listing.prefetch
+        assert connector.vendors.list(page_size=10).prefetch == "auto"
+        listing = connector.vendors.list(page_size=10, prefetch=True)
         assert [vendor.id async for vendor in listing] == ALL
     assert emu.functions_received.count("readMore") == 5

@@ -48,7 +48,7 @@ class Threads(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
-def test_sap_listings_prefetch_by_default_with_the_same_records_and_cursors() -> None:
+def test_sap_listings_prefetch_with_the_same_records_and_cursors() -> None:
     sap = emulator(size=25)
     threads = Threads(sap)
     with fincon.connect(
@@ -59,9 +59,9 @@ def test_sap_listings_prefetch_by_default_with_the_same_records_and_cursors() ->
         clock=sap.clock,
         share_limits=False,
     ) as connector:
-        assert connector.vendors.list().prefetch is True
-        assert connector.journal_entries.list().prefetch is True
-        fetched = list(connector.vendors.list(page_size=10).pages())
+        assert connector.vendors.list().prefetch == "auto"
+        assert connector.journal_entries.list().prefetch == "auto"
+        fetched = list(connector.vendors.list(page_size=10, prefetch=True).pages())
         plain = list(connector.vendors.list(page_size=10, prefetch=False).pages())
     assert [[v.id for v in p.items] for p in fetched] == [[v.id for v in p.items] for p in plain]
     assert [p.next_cursor for p in fetched] == [p.next_cursor for p in plain]

@@ -194,8 +194,8 @@ def test_breaking_out_of_a_prefetching_listing_leaves_no_busy_connection() -> No
             "stripe", api_key=emulator.api_key, base_url=server.base_url, share_limits=False
         ) as stripe,
     ):
-        listing = stripe.invoices.list(page_size=100)
-        assert listing.prefetch is True
+        assert stripe.invoices.list().prefetch == "auto"
+        listing = stripe.invoices.list(page_size=100, prefetch=True)
         for _invoice in listing:
             break
         assert not [t for t in threading.enumerate() if t.name.startswith("fincon-prefetch")]

@@ -34,7 +34,7 @@ from fincon.connectors.sap.mapping import (
 )
 from fincon.core.flow import Flow
 from fincon.core.pagination import State
-from fincon.core.resources import FetchedPage, ListQuery
+from fincon.core.resources import FetchedPage, ListQuery, PrefetchMode
 from fincon.core.responses import parse_json
 from fincon.core.transport import AuditInfo, Call
 from fincon.errors import Conflict, FinconError, NotFound, PermissionDenied, ValidationError
@@ -66,8 +66,9 @@ class SapResource(ODataResource[Any]):
     default_page_size = 100
     max_page_size = 1000
     # Listings only read, and Gateway serves a second request of the same user in parallel:
-    # the next window is fetched while this one is mapped (``list(prefetch=False)`` opts out).
-    prefetch = True
+    # once a window keeps the listing waiting, the next one is fetched while this one is
+    # mapped (``list(prefetch=True/False)`` decides for one listing).
+    prefetch: PrefetchMode = "auto"
     #: ``updated_field`` holds a day (``LastChangeDate``): ``updated_since`` compares with its start.
     updated_field_is_date: ClassVar[bool] = False
 

@@ -38,7 +38,7 @@ from fincon.core.flow import Flow
 from fincon.core.mapping import iter_payloads, map_payloads
 from fincon.core.pagination import CursorPagination, State
 from fincon.core.ratelimit import RateLimit
-from fincon.core.resources import FetchedPage, ListQuery, ResourceHandler
+from fincon.core.resources import FetchedPage, ListQuery, PrefetchMode, ResourceHandler
 from fincon.core.responses import parse_json
 from fincon.core.rest import RestResource
 from fincon.core.transport import AuditInfo, Call
@@ -120,9 +120,9 @@ class StripeResource(RestResource[Any]):
     strategy = CursorPagination()
     default_page_size = 100
     max_page_size = 100
-    # The next page is fetched while this one is mapped: a listing holds two pages, and the
-    # server's time overlaps ours instead of adding to it.
-    prefetch = True
+    # Once a page keeps the listing waiting, the next one is fetched while this one is
+    # mapped: a listing then holds two pages, and Stripe's time overlaps ours.
+    prefetch: PrefetchMode = "auto"
     #: Objects never change after creation, so ``updated_since`` can mean ``created[gte]``.
     immutable: ClassVar[bool] = False
     list_expand: ClassVar[tuple[str, ...]] = ()
