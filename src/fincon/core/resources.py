@@ -50,8 +50,8 @@ T = TypeVar("T")
 
 OPERATIONS = ("list", "get", "create", "update", "delete")
 
-#: When a listing prefetches: always (True), never (False), or once fetching a page has made
-#: it wait for the server at least :data:`PREFETCH_AFTER_WAIT` seconds (``"auto"``).
+#: When a listing prefetches: always (True), never (False), or once two pages in a row have
+#: each kept it waiting for the server at least :data:`PREFETCH_AFTER_WAIT` seconds (``"auto"``).
 PrefetchMode = bool | Literal["auto"]
 
 #: ``prefetch="auto"``: the wait for one page (wall time minus the fetching thread's CPU
@@ -327,8 +327,9 @@ class ListPlan(Generic[R]):
         return self.handler.map_page(self.query, page)
 
     def prefetches_after(self, waited: float | None) -> bool:
-        """Whether to fetch the next page in the background, the last fetch having waited
-        ``waited`` seconds for the server (None: it was itself fetched in the background)."""
+        """Whether to fetch the next page in the background, the last two fetches having
+        waited at least ``waited`` seconds each for the server (None: the last page was
+        itself fetched in the background, which goes on)."""
         if self.prefetch == "auto":
             return waited is None or waited >= PREFETCH_AFTER_WAIT
         return bool(self.prefetch)
@@ -402,12 +403,15 @@ class Listing(Generic[R]):
             return
         waited: float | None
         fetched, waited = self._timed_run(flow)  # the first page here: a one-page listing starts no thread
+        earlier = 0.0  # the wait for the page before: one slow page (a cold start) is no slow server
         prefetch: ThreadPrefetch[FetchedPage] | None = None
         try:
             while True:
                 cursor = plan.accept_fetched(fetched)
                 following = plan.next_fetch()
-                background = following is not None and plan.prefetches_after(waited)
+                recent = None if waited is None else min(waited, earlier)
+                earlier = earlier if waited is None else waited
+                background = following is not None and plan.prefetches_after(recent)
                 if following is not None and background:
                     if prefetch is None:
                         from fincon.core.prefetch import ThreadPrefetch
@@ -506,12 +510,15 @@ class AsyncListing(Generic[R]):
             return
         waited: float | None
         fetched, waited = await self._timed_run(flow)
+        earlier = 0.0  # as in Listing._fetched_pages
         prefetch: TaskPrefetch[FetchedPage] | None = None
         try:
             while True:
                 cursor = plan.accept_fetched(fetched)
                 following = plan.next_fetch()
-                background = following is not None and plan.prefetches_after(waited)
+                recent = None if waited is None else min(waited, earlier)
+                earlier = earlier if waited is None else waited
+                background = following is not None and plan.prefetches_after(recent)
                 if following is not None and background:
                     if prefetch is None:
                         from fincon.core.prefetch import TaskPrefetch
