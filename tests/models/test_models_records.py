@@ -20,10 +20,12 @@ from fincon.models import (
     BillPayment,
     Direction,
     DocumentStatus,
+    Invoice,
     JournalEntry,
     LineItem,
     Money,
     PaymentTerms,
+    PurchaseOrder,
     Record,
     Ref,
     Source,
@@ -249,3 +251,19 @@ def test_document_currency_is_taken_from_its_amounts_or_mixing_is_refused() -> N
     ):
         Bill(currency="JPY", lines=[line_usd])
     assert Bill(currency="CHF").currency == "CHF"
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        *((cls, field) for cls in (Bill, Invoice) for field in ("subtotal", "tax", "total", "balance")),
+        *((PurchaseOrder, field) for field in ("subtotal", "tax", "total")),
+    ],
+)
+def test_every_amount_of_a_document_is_held_to_its_currency(document: type[Any], field: str) -> None:
+    eur = Money(Decimal("1.00"), "EUR")
+    with pytest.raises(pydantic.ValidationError, match=rf"{field} is in EUR but the document's currency is"):
+        document(currency="USD", **{field: eur})
+    with pytest.raises(pydantic.ValidationError, match=r"lines\.1\.tax_amount is in EUR"):
+        document(lines=[LineItem(amount=Money(Decimal("2"), "USD")), LineItem(tax_amount=eur)])
+    assert document(lines=[LineItem(unit_price=eur)]).currency == "EUR"

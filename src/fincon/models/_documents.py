@@ -52,10 +52,14 @@ class LineItem(BaseModel):
 
     def amounts(self) -> Iterator[tuple[str, Money]]:
         """The line's ``Money`` values with their field names."""
-        for name in ("unit_price", "amount", "tax_amount"):
+        for name in _LINE_MONEY:
             value = getattr(self, name)
             if value is not None:
                 yield name, value
+
+
+#: The fields of a ``LineItem`` holding ``Money`` (what :meth:`LineItem.amounts` yields).
+_LINE_MONEY = ("unit_price", "amount", "tax_amount")
 
 
 class _LinedDocument(Record):
@@ -76,8 +80,11 @@ class _LinedDocument(Record):
     memo: str | None = None
     """Free-text memo."""
 
+    #: The header fields holding ``Money``.
+    _HEADER_MONEY: ClassVar[tuple[str, ...]] = ("subtotal", "tax", "total")
+
     def _header_amounts(self) -> Iterator[tuple[str, Money]]:
-        for name in ("subtotal", "tax", "total"):
+        for name in self._HEADER_MONEY:
             value = getattr(self, name)
             if value is not None:
                 yield name, value
@@ -93,10 +100,18 @@ class _LinedDocument(Record):
     def _one_currency(self) -> Self:
         # A document mixing currencies is a wrong amount waiting to happen: refuse it here.
         # This runs for every record read, so the common case is one tight pass over the
-        # currencies; field paths are built only to word an error.
-        currencies = {money.currency for _, money in self._header_amounts()}
-        for line in self.lines:
-            for money in (line.unit_price, line.amount, line.tax_amount):
+        # fields' values (no generators, no attribute protocol); field paths are built only
+        # to word an error.
+        values = self.__dict__
+        currencies = set()
+        for name in self._HEADER_MONEY:
+            money = values[name]
+            if money is not None:
+                currencies.add(money.currency)
+        for line in values["lines"]:
+            held = line.__dict__
+            for name in _LINE_MONEY:
+                money = held[name]
                 if money is not None:
                     currencies.add(money.currency)
         currency = self.currency
@@ -116,6 +131,8 @@ class _LinedDocument(Record):
 
 
 class _PayableDocument(_LinedDocument):
+    _HEADER_MONEY: ClassVar[tuple[str, ...]] = ("subtotal", "tax", "total", "balance")
+
     due_date: dt.date | None = None
     """When the full amount is due."""
     balance: Money | None = None
@@ -126,11 +143,6 @@ class _PayableDocument(_LinedDocument):
     """Payment terms of the document."""
     purchase_order: Ref | None = None
     """The purchase order the document relates to."""
-
-    def _header_amounts(self) -> Iterator[tuple[str, Money]]:
-        yield from super()._header_amounts()
-        if self.balance is not None:
-            yield "balance", self.balance
 
 
 class Bill(_PayableDocument):
