@@ -139,3 +139,28 @@ def test_iterating_a_listing_twice_is_refused(make: Make) -> None:
     assert len(list(listing)) == 5
     with pytest.raises(fincon.errors.ValidationError):
         next(iter(listing))
+
+
+def test_iter_payloads_can_drain_a_page_as_it_maps_it() -> None:
+    from fincon.core.mapping import iter_payloads
+
+    payloads = [{"id": f"v{n}", "name": f"Vendor {n}"} for n in range(5)]
+    page = list(payloads)
+    records = iter_payloads(VendorMapper(), page, system="s", resource="vendor", drain=True)
+    first = next(records)
+    assert first.id == "v0"
+    assert len(page) == 4
+    assert all(payload is not payloads[0] for payload in page), "the page still held a payload it handed out"
+    assert [record.id for record in records] == ["v1", "v2", "v3", "v4"]
+    assert page == []
+    kept = list(payloads)
+    assert len(list(iter_payloads(VendorMapper(), kept, system="s", resource="vendor"))) == 5
+    assert kept == payloads, "without drain=True the caller's list is left alone"
+
+
+def test_a_drained_page_still_names_the_unmappable_record_by_position() -> None:
+    from fincon.core.mapping import iter_payloads
+
+    page: list[Any] = [{"id": "v0", "name": "ok"}, {"name": "no id"}]
+    with pytest.raises(ServerError, match="#1"):
+        list(iter_payloads(VendorMapper(), page, system="s", resource="vendor", drain=True))

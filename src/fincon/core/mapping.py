@@ -35,9 +35,17 @@ def map_payloads(mapper: Mapper[R], payloads: Any, *, system: str, resource: str
     return list(iter_payloads(mapper, payloads, system=system, resource=resource))
 
 
-def iter_payloads(mapper: Mapper[R], payloads: Any, *, system: str, resource: str) -> Iterator[R]:
-    """:func:`map_payloads` one record at a time: each payload is mapped when it is reached."""
-    for index, payload in enumerate(payloads):
+def iter_payloads(
+    mapper: Mapper[R], payloads: Any, *, system: str, resource: str, drain: bool = False
+) -> Iterator[R]:
+    """:func:`map_payloads` one record at a time: each payload is mapped when it is reached.
+
+    With ``drain=True`` and a list, each payload is taken out of the list before it is mapped
+    (the list ends empty), so the page no longer holds a payload whose record the caller has
+    dropped: a listing passes its own fetched page this way.
+    """
+    source = _drained(payloads) if drain and type(payloads) is list else payloads
+    for index, payload in enumerate(source):
         try:
             record = mapper.to_record(payload)
         except Exception as exc:  # a mapping bug or hostile payload: name the record, never crash later
@@ -50,3 +58,10 @@ def iter_payloads(mapper: Mapper[R], payloads: Any, *, system: str, resource: st
                 retryable=False,
             ) from exc
         yield record
+
+
+def _drained(items: list[Any]) -> Iterator[Any]:
+    items.reverse()  # then each pop() from the end hands out the next item in order
+    pop = items.pop
+    while items:
+        yield pop()

@@ -98,7 +98,7 @@ class RestResource(ResourceHandler[R]):
     def iter_page(self, query: ListQuery, page: FetchedPage) -> Iterator[R]:
         if page.mapped:
             return iter(page.items)
-        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name)
+        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name, drain=True)
 
     def _fetch_raw(self, query: ListQuery, state: State | None) -> Flow[tuple[Any, list[Any]]]:
         """One page's parsed body and its payloads."""

@@ -169,7 +169,7 @@ class StripeResource(RestResource[Any]):
         return map_payloads(self.mapper, page.items, system=self.system, resource=self.name)
 
     def iter_page(self, query: ListQuery, page: FetchedPage) -> Iterator[Any]:
-        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name)
+        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name, drain=True)
 
     def complete(self, payloads: list[Any]) -> Flow[list[Any]]:
         """Fetch what a page left out (invoice lines beyond the first ten); none by default."""

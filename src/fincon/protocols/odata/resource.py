@@ -322,7 +322,7 @@ class ODataResource(ResourceHandler[R]):
         """The records of a fetched page, each mapped when the listing reaches it."""
         if page.mapped:
             return iter(page.items)
-        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name)
+        return iter_payloads(self.mapper, page.items, system=self.system, resource=self.name, drain=True)
 
     def _fetch_own_page(self, query: ListQuery, state: State | None) -> Flow[FetchedPage]:
         entities, next_state = yield from self.fetch_entities(query, state)
