@@ -305,6 +305,7 @@ class ListPlan(Generic[R]):
             )
         #: Whether the listing fetches the next page while the current one is mapped.
         self.prefetch: PrefetchMode = handler.prefetch if prefetch is None else prefetch
+        self._last_wait = 0.0  # no page fetched yet
         self._done = False
 
     # A listing's steps: fetch (in the background when prefetching), then accept (here, so
@@ -333,6 +334,14 @@ class ListPlan(Generic[R]):
         if self.prefetch == "auto":
             return waited is None or waited >= PREFETCH_AFTER_WAIT
         return bool(self.prefetch)
+
+    def fetches_next_in_background(self, waited: float | None) -> bool:
+        """Whether the page after the one just fetched, which waited ``waited`` seconds for the
+        server (None: fetched in the background), is fetched in the background."""
+        # The shorter of the last two waits decides: one slow page (a cold start, a token
+        # refresh) is no slow server.
+        earlier, self._last_wait = self._last_wait, (self._last_wait if waited is None else waited)
+        return self.prefetches_after(None if waited is None else min(waited, earlier))
 
     def iter(self, page: FetchedPage) -> Iterator[R]:
         return self.handler.iter_page(self.query, page)
@@ -403,15 +412,12 @@ class Listing(Generic[R]):
             return
         waited: float | None
         fetched, waited = self._timed_run(flow)  # the first page here: a one-page listing starts no thread
-        earlier = 0.0  # the wait for the page before: one slow page (a cold start) is no slow server
         prefetch: ThreadPrefetch[FetchedPage] | None = None
         try:
             while True:
                 cursor = plan.accept_fetched(fetched)
                 following = plan.next_fetch()
-                recent = None if waited is None else min(waited, earlier)
-                earlier = earlier if waited is None else waited
-                background = following is not None and plan.prefetches_after(recent)
+                background = following is not None and plan.fetches_next_in_background(waited)
                 if following is not None and background:
                     if prefetch is None:
                         from fincon.core.prefetch import ThreadPrefetch
@@ -510,15 +516,12 @@ class AsyncListing(Generic[R]):
             return
         waited: float | None
         fetched, waited = await self._timed_run(flow)
-        earlier = 0.0  # as in Listing._fetched_pages
         prefetch: TaskPrefetch[FetchedPage] | None = None
         try:
             while True:
                 cursor = plan.accept_fetched(fetched)
                 following = plan.next_fetch()
-                recent = None if waited is None else min(waited, earlier)
-                earlier = earlier if waited is None else waited
-                background = following is not None and plan.prefetches_after(recent)
+                background = following is not None and plan.fetches_next_in_background(waited)
                 if following is not None and background:
                     if prefetch is None:
                         from fincon.core.prefetch import TaskPrefetch
