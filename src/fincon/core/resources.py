@@ -306,6 +306,7 @@ class ListPlan(Generic[R]):
         #: Whether the listing fetches the next page while the current one is mapped.
         self.prefetch: PrefetchMode = handler.prefetch if prefetch is None else prefetch
         self._last_wait = 0.0  # no page fetched yet
+        self._started = False
         self._done = False
 
     # A listing's steps: fetch (in the background when prefetching), then accept (here, so
@@ -346,10 +347,11 @@ class ListPlan(Generic[R]):
     def iter(self, page: FetchedPage) -> Iterator[R]:
         return self.handler.iter_page(self.query, page)
 
-    def start(self, listing: Listing[R] | AsyncListing[R]) -> None:
-        if listing._started:
+    def start(self) -> None:
+        """Mark the listing begun: a listing is iterated once."""
+        if self._started:
             raise ValidationError("a listing can be iterated only once; call list() again", field="listing")
-        listing._started = True
+        self._started = True
 
 
 class Listing(Generic[R]):
@@ -361,7 +363,6 @@ class Listing(Generic[R]):
     def __init__(self, plan: ListPlan[R], run: Callable[[Flow[Any]], Any]) -> None:
         self._plan = plan
         self._run = run
-        self._started = False
         self._closed = False
         self._prefetch: ThreadPrefetch[FetchedPage] | None = None
         #: The cursor resuming after the last page fetched so far (None before the first and at the end).
@@ -374,7 +375,7 @@ class Listing(Generic[R]):
 
     def pages(self) -> Generator[Page[R], None, None]:
         """The pages, each with the cursor resuming after it (records mapped a page at a time)."""
-        self._plan.start(self)
+        self._plan.start()
         fetched_pages = self._fetched_pages()
         try:
             for fetched, cursor in fetched_pages:
@@ -386,7 +387,7 @@ class Listing(Generic[R]):
             fetched_pages.close()
 
     def __iter__(self) -> Iterator[R]:
-        self._plan.start(self)
+        self._plan.start()
         fetched_pages = self._fetched_pages()
         try:
             for fetched, cursor in fetched_pages:
@@ -469,7 +470,6 @@ class AsyncListing(Generic[R]):
     def __init__(self, plan: ListPlan[R], run: Callable[[Flow[Any]], Awaitable[Any]]) -> None:
         self._plan = plan
         self._run = run
-        self._started = False
         self._closed = False
         self._prefetch: TaskPrefetch[FetchedPage] | None = None
         self.next_cursor: str | None = None
@@ -481,7 +481,7 @@ class AsyncListing(Generic[R]):
 
     async def pages(self) -> AsyncGenerator[Page[R], None]:
         """The pages, each with the cursor resuming after it (records mapped a page at a time)."""
-        self._plan.start(self)
+        self._plan.start()
         fetched_pages = self._fetched_pages()
         try:
             async for fetched, cursor in fetched_pages:
@@ -493,7 +493,7 @@ class AsyncListing(Generic[R]):
             await fetched_pages.aclose()
 
     async def __aiter__(self) -> AsyncIterator[R]:
-        self._plan.start(self)
+        self._plan.start()
         fetched_pages = self._fetched_pages()
         try:
             async for fetched, cursor in fetched_pages:
