@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-__all__ = ["client_rows", "load_averages", "machine", "medians", "report", "run_python"]
+__all__ = ["client_rows", "load_averages", "machine", "medians", "report", "run_child", "run_python"]
 
 
 def machine() -> str:
@@ -24,6 +24,17 @@ def run_python(code: str, repeat: int) -> list[float]:
         out = subprocess.run([sys.executable, "-c", timer], capture_output=True, text=True, check=True)
         times.append(float(out.stdout.strip()))
     return times
+
+
+def run_child(script: str, mode: str, *args: str) -> dict[str, float]:
+    """Run ``script --child mode args...`` in a fresh interpreter (so peak memory is the client's
+    own); its last line of output is a JSON object of figures."""
+    out = subprocess.run(
+        [sys.executable, script, "--child", mode, *args], capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"the {mode} client failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def report(

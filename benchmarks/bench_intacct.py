@@ -43,12 +43,11 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from typing import Any
 
-from _common import client_rows, load_averages, medians, report
+from _common import client_rows, load_averages, medians, report, run_child
 from _server import sandbox_server
 
 GATEWAY = "/ia/xml/xmlgw.phtml"
@@ -192,11 +191,7 @@ def _latency_run(count: int, latency: float) -> None:
 
 
 def _run(mode: str, base_url: str, credentials: dict[str, str], count: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, base_url, json.dumps(credentials), str(count)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_child(__file__, mode, base_url, json.dumps(credentials), str(count))
 
 
 def main() -> None:

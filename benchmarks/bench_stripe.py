@@ -30,11 +30,10 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
-from _common import client_rows, load_averages, medians, report
+from _common import client_rows, load_averages, medians, report, run_child
 from _server import sandbox_server
 
 
@@ -83,11 +82,7 @@ def _child(mode: str, base_url: str, api_key: str, count: int) -> dict[str, floa
 
 
 def _run(mode: str, base_url: str, api_key: str, count: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, base_url, api_key, str(count)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_child(__file__, mode, base_url, api_key, str(count))
 
 
 def main() -> None:
