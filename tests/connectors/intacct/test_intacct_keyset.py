@@ -11,7 +11,7 @@ from lxml import etree
 
 import fincon
 from fincon.connectors.intacct import filters as F
-from fincon.connectors.intacct._keyset import cursor_recordno, last_in_order, last_recordno
+from fincon.connectors.intacct._keyset import cursor_recordno, last_in_order, last_recordno, recordnos
 from fincon.core.clock import FakeClock
 from fincon.core.pagination import decode_cursor, encode_cursor
 from fincon.errors import PaginationError, ServerError
@@ -128,7 +128,9 @@ def test_a_tampered_after_is_refused(after) -> None:
 
 
 def _records(*numbers: str) -> list:
-    return [etree.fromstring(f"<VENDOR><RECORDNO>{n}</RECORDNO></VENDOR>") for n in numbers]
+    records = "".join(f"<VENDOR><RECORDNO>{n}</RECORDNO></VENDOR>" for n in numbers)
+    page = etree.fromstring(f"<data>{records}</data>")
+    return recordnos(list(page), page)
 
 
 def test_recordnos_compare_as_numbers_and_a_page_out_of_order_is_refused() -> None:
@@ -171,3 +173,44 @@ def test_continuation_requests_validate_against_api_xsd() -> None:
     assert rest == [f"V{n:06d}" for n in range(11, 26)]
     assert since == [f"V{n:06d}" for n in range(1, 26)]
     assert checking.requests_checked >= 5
+
+
+_ODD_RECORDS = (
+    "<VENDOR><RECORDNO>7</RECORDNO></VENDOR>",
+    "<VENDOR><NAME>x</NAME><RECORDNO>12</RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO><![CDATA[31]]></RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO>4<!-- c --></RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO><!-- c -->5</RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO>6<![CDATA[1]]></RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO/></VENDOR>",
+    "<VENDOR><RECORDNO>x9</RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO>٣</RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO>8<X/></RECORDNO></VENDOR>",
+    "<VENDOR><RECORDNO>3</RECORDNO><RECORDNO>99</RECORDNO></VENDOR>",
+    "<VENDOR><NAME>no number</NAME></VENDOR>",
+    "<VENDOR/>",
+)
+
+
+def test_a_page_read_in_one_xpath_call_gives_what_walking_each_record_gives() -> None:
+    import random
+
+    from fincon.connectors.intacct import _keyset
+
+    rng = random.Random(7)
+    for _ in range(300):
+        chosen = rng.choices(_ODD_RECORDS, k=rng.randint(1, 6))
+        separator = rng.choice(("", "<!-- between -->", "<?pi x?>"))
+        page = etree.fromstring(f"<data>{separator.join(chosen)}</data>")
+        records = [node for node in page if isinstance(node.tag, str)]
+        assert recordnos(records, page) == [_keyset._recordno(record) for record in records], chosen
+
+
+def test_a_plain_page_is_read_without_walking_its_records(monkeypatch) -> None:
+    from fincon.connectors.intacct import _keyset
+
+    records = "".join(f"<V><RECORDNO>{n}</RECORDNO><N>a</N></V>" for n in range(1, 6))
+    page = etree.fromstring(f"<data>{records}</data>")
+    monkeypatch.setattr(_keyset, "_recordno", lambda record: pytest.fail("walked a plain record"))
+    assert recordnos(list(page), page) == [1, 2, 3, 4, 5]
+    assert recordnos([], page) == []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fincon.connectors.intacct._envelope import GATEWAY_PATH, Sender, build_request, function
+from fincon.connectors.intacct._keyset import recordnos
 from fincon.connectors.intacct._xml import release_root, text_of
 from fincon.core.flow import Flow
 from fincon.core.transport import AuditInfo, Call, Requestor
@@ -26,6 +27,8 @@ class DataPage:
     total: int | None
     remaining: int
     result_id: str | None
+    #: Each record's ``RECORDNO`` (None where it has none), what a listing continues after.
+    recordnos: list[int | None]
 
 
 def _int(value: str | None, name: str) -> int | None:
@@ -40,7 +43,7 @@ def data_page(result: Any) -> DataPage:
     """Read ``result/data``: records and ``count``/``totalcount``/``numremaining``/``resultId``."""
     data = result.find("data")
     if data is None:
-        return DataPage([], 0, 0, 0, None)
+        return DataPage([], 0, 0, 0, None, [])
     records = [node for node in data if isinstance(node.tag, str)]
     count = _int(data.get("count"), "count")
     if count is not None and count != len(records):
@@ -53,6 +56,7 @@ def data_page(result: Any) -> DataPage:
         _int(data.get("totalcount"), "totalcount"),
         _int(data.get("numremaining"), "numremaining") or 0,
         data.get("resultId") or None,
+        recordnos(records, data),
     )
 
 

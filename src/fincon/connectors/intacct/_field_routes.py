@@ -50,11 +50,11 @@ def collect(node: Any, routes: Routes, into: dict[str, Any]) -> dict[str, Any]:
     get = routes.get
     for child in node:
         route = get(child.tag)  # comments' and PIs' tags are functions: never routed
-        if route is None:
-            continue
-        if len(child):
-            if route[1] is not None:
-                collect(child, route[1], into)
-        elif route[0] is not None:
-            into[route[0]] = child.text or None
+        if route is not None:
+            slot, inner = route
+            if len(child):
+                if inner is not None:
+                    collect(child, inner, into)
+            elif slot is not None:
+                into[slot] = child.text or None
     return into

@@ -163,9 +163,8 @@ class IntacctResource(ResourceHandler[Any]):
             body.append(element("docparid", self.docparid))
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
         page = data_page(result)
-        return (
-            yield from self._with_lines(page, self._read_more_state(page, 0, last_in_order(page.records, 0)))
-        )
+        next_state = self._read_more_state(page, 0, last_in_order(page.recordnos, 0))
+        return (yield from self._with_lines(page, next_state))
 
     def _read_more_state(self, page: DataPage, position: int, after: int | None) -> State | None:
         """The state after a readByQuery/readMore page; ``after`` is its last RECORDNO when
@@ -212,7 +211,7 @@ class IntacctResource(ResourceHandler[Any]):
                 system=self.system,
             )
         previous = state.get("after", 0)  # a cursor without "after" predates the check
-        after = last_in_order(page.records, None if previous is None else cursor_recordno(previous))
+        after = last_in_order(page.recordnos, None if previous is None else cursor_recordno(previous))
         next_state = self._read_more_state(page, position, after)
         if next_state is not None:
             next_state["total"] = state["total"]
@@ -254,7 +253,7 @@ class IntacctResource(ResourceHandler[Any]):
             body.append(element("docparid", self.docparid))
         result = yield from self.calls.call(body, audit=AuditInfo("read", self.name))
         page = data_page(result)
-        last = last_recordno(page.records, after, object=self.object)
+        last = last_recordno(page.recordnos, after, object=self.object)
         if page.remaining > 0 and last is None:
             raise ServerError("Intacct sent an empty page with records remaining", system=self.system)
         next_state = {"via": "query", "after": last} if page.remaining > 0 else None

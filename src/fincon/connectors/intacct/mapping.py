@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel
-
 from fincon.connectors.intacct._field_routes import Routes, collect, routes_for
 from fincon.connectors.intacct._values import (
     flatten,
@@ -34,6 +32,7 @@ from fincon.connectors.intacct._values import (
     parse_timestamp,
 )
 from fincon.connectors.intacct._xml import element, parse_xml, sub
+from fincon.core.mapping import validate_record
 from fincon.errors import ValidationError
 from fincon.models import (
     Account,
@@ -250,16 +249,12 @@ class _PartyMapper(ObjectMapper):
     _table: ClassVar[dict[str, str]]
     _routes: ClassVar[Routes]
     _empty: ClassVar[dict[str, None]]
-    _validator_direct: ClassVar[bool]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._table = {cls.name_key or "": "_key", **_PARTY_FIELDS}
         cls._routes = routes_for(cls._table)
         cls._empty = dict.fromkeys(cls._table.values())
-        # A model with its own model_validate keeps going through it (see ``_record``).
-        validate = getattr(cls.model.model_validate, "__func__", None)
-        cls._validator_direct = validate is getattr(BaseModel.model_validate, "__func__", None)
 
     def to_record(self, payload: Any) -> Any:
         # Straight from the element to the slots (the listing's hot path: no flattened copy).
@@ -300,11 +295,7 @@ class _PartyMapper(ObjectMapper):
         slots["source"] = {"system": SYSTEM, "resource": self.object, "id": pop("_recordno")}
         slots["updated_at"] = parse_timestamp(pop("_when"), "WHENMODIFIED")
         slots["raw"] = raw
-        if self._validator_direct:
-            # pydantic's model_validate(data) is this call behind a wrapper that forwards seven
-            # keyword defaults (about 1.5 us a record): the same validator, the same checks.
-            return self.model.__pydantic_validator__.validate_python(slots)
-        return self.model.model_validate(slots)
+        return validate_record(self.model, slots)
 
     def _fields(self, record: Any) -> list[tuple[str, Any]]:
         address = record.addresses[0] if record.addresses else None
@@ -429,7 +420,8 @@ class _DocumentMapper(ObjectMapper):
         currencies = _currencies(fields)
         party_id = fields.get(self.party_field)
         state = (fields.get("STATE") or "").lower()
-        return self.model.model_validate(
+        return validate_record(
+            self.model,
             {
                 "id": fields.get("RECORDNO") or None,
                 "number": fields.get("RECORDID") or None,
@@ -447,7 +439,7 @@ class _DocumentMapper(ObjectMapper):
                 "source": {"system": SYSTEM, "resource": self.object, "id": fields.get("RECORDNO") or None},
                 "updated_at": parse_timestamp(fields.get("WHENMODIFIED"), "WHENMODIFIED"),
                 "raw": raw,
-            }
+            },
         )
 
     def to_payload(self, record: Any) -> Any:

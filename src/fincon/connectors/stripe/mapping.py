@@ -33,6 +33,7 @@ from fincon.connectors.stripe._amounts import (
     to_minor,
     to_timestamp,
 )
+from fincon.core.mapping import validate_record
 from fincon.errors import Unsupported
 from fincon.models import (
     Address,
@@ -148,7 +149,8 @@ class CustomerMapper:
         ]
         metadata = payload.get("metadata") or {}
         currency = payload.get("currency")
-        return Customer.model_validate(
+        return validate_record(
+            Customer,
             {
                 "id": ident,
                 "external_id": metadata.get("external_id"),
@@ -160,7 +162,7 @@ class CustomerMapper:
                 "currency": currency.upper() if isinstance(currency, str) else None,
                 "status": "inactive" if deleted else "active",
                 "raw": dict(payload),
-            }
+            },
         )
 
     def to_payload(self, record: Customer) -> JSON:
@@ -260,7 +262,8 @@ class InvoiceMapper:
             tax = sum(int(item["amount"]) for item in total_tax)
         subtotal = payload.get("subtotal_excluding_tax")
         metadata = payload.get("metadata") or {}
-        return Invoice.model_validate(
+        return validate_record(
+            Invoice,
             {
                 "id": ident,
                 "external_id": metadata.get("external_id"),
@@ -280,7 +283,7 @@ class InvoiceMapper:
                 "status": status,
                 "memo": payload.get("description"),
                 "raw": dict(payload),
-            }
+            },
         )
 
     def to_payload(self, record: Invoice) -> JSON:
@@ -457,7 +460,8 @@ class PaymentMapper:
             allocations.append({"document": {"id": invoice}, "document_type": "invoice", "amount": amount})
         customer = _id_of(payload.get("customer"))
         metadata = payload.get("metadata") or {}
-        return Payment.model_validate(
+        return validate_record(
+            Payment,
             {
                 "id": ident,
                 "external_id": metadata.get("external_id"),
@@ -470,7 +474,7 @@ class PaymentMapper:
                 "status": status,
                 "allocations": allocations,
                 "raw": dict(payload),
-            }
+            },
         )
 
     def to_payload(self, record: Payment) -> JSON:
@@ -557,7 +561,8 @@ class BankTransactionMapper:
         ident = payload.get("id")
         status = payload.get("status")
         created = from_timestamp(payload.get("created"))
-        return BankTransaction.model_validate(
+        return validate_record(
+            BankTransaction,
             {
                 "id": ident,
                 "source": {"system": SYSTEM, "resource": "balance_transactions", "id": ident},
@@ -571,7 +576,7 @@ class BankTransactionMapper:
                 "description": payload.get("description"),
                 "fee": _money(payload.get("fee"), currency),
                 "raw": dict(payload),
-            }
+            },
         )
 
     def to_payload(self, record: BankTransaction) -> JSON:
@@ -620,7 +625,8 @@ class PayoutMapper:
         ident = payload.get("id")
         status = payload.get("status")
         created = from_timestamp(payload.get("created"))
-        return BankTransaction.model_validate(
+        return validate_record(
+            BankTransaction,
             {
                 "id": ident,
                 "source": {"system": SYSTEM, "resource": "payouts", "id": ident},
@@ -632,7 +638,7 @@ class PayoutMapper:
                 "reference": payload.get("statement_descriptor") or ident,
                 "description": payload.get("description"),
                 "raw": dict(payload),
-            }
+            },
         )
 
     def to_payload(self, record: BankTransaction) -> JSON:
@@ -675,7 +681,8 @@ class BalanceMapper:
         currency = str(payload["currency"]).upper()
         kind = payload.get("type", "available")
         ident = f"{kind}_{currency.lower()}"
-        return Balance.model_validate(
+        return validate_record(
+            Balance,
             {
                 "id": ident,
                 "source": {"system": SYSTEM, "resource": "balance", "id": ident},
@@ -683,7 +690,7 @@ class BalanceMapper:
                 "amount": _money(payload["amount"], currency),
                 "type": kind,
                 "raw": dict(payload),
-            }
+            },
         )
 
     def to_payload(self, record: Balance) -> JSON:

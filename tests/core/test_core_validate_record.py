@@ -1,0 +1,55 @@
+"""``validate_record``: mappers validate records without pydantic's keyword-forwarding wrapper,
+with the same result and the same errors, and a model's own ``model_validate`` still runs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pydantic
+import pytest
+
+from fincon.core.mapping import validate_record
+from fincon.models import Invoice, Money, Vendor
+
+INVOICE = {
+    "id": "in_1",
+    "source": {"system": "stripe", "resource": "invoices", "id": "in_1"},
+    "currency": "usd",
+    "lines": [{"amount": {"amount": Decimal("10.50"), "currency": "USD"}}],
+    "total": {"amount": Decimal("10.50"), "currency": "USD"},
+    "raw": {"object": "invoice"},
+}
+
+
+def test_the_record_is_what_model_validate_gives() -> None:
+    record = validate_record(Invoice, INVOICE)
+    assert type(record) is Invoice
+    assert record == Invoice.model_validate(INVOICE)
+    assert record.currency == "USD"
+    assert record.total == Money(Decimal("10.50"), "USD")
+    assert record.model_fields_set == Invoice.model_validate(INVOICE).model_fields_set
+
+
+def test_invalid_data_raises_pydantics_error_naming_the_field() -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"total\.amount"):
+        validate_record(Invoice, {**INVOICE, "total": {"amount": 10.5, "currency": "USD"}})
+    with pytest.raises(pydantic.ValidationError, match=r"lines\.0\.amount is in EUR"):
+        validate_record(Invoice, {**INVOICE, "lines": [{"amount": {"amount": 1, "currency": "EUR"}}]})
+
+
+def test_a_model_with_its_own_model_validate_goes_through_it() -> None:
+    calls: list[Any] = []
+
+    class AuditedVendor(Vendor):
+        @classmethod
+        def model_validate(cls, obj: Any, **kwargs: Any) -> AuditedVendor:
+            calls.append(obj)
+            return super().model_validate(obj, **kwargs)
+
+    record = validate_record(AuditedVendor, {"name": "Acme"})
+    assert type(record) is AuditedVendor
+    assert record.name == "Acme"
+    assert calls == [{"name": "Acme"}]
+    assert validate_record(Vendor, {"name": "Plain"}).name == "Plain"
+    assert calls == [{"name": "Acme"}]  # the plain model did not go through the override
