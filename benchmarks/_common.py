@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import compileall
+import functools
+import importlib.util
 import json
 import platform
 import statistics
@@ -26,9 +29,21 @@ def run_python(code: str, repeat: int) -> list[float]:
     return times
 
 
+@functools.cache
+def _fincon_byte_compiled() -> None:
+    # Every dependency was byte-compiled when pip installed it; fincon run from a checkout is
+    # compiled on import, and not at all where PYTHONDONTWRITEBYTECODE is set (this machine):
+    # then every child would compile fincon's sources again, a cost no installed fincon has.
+    spec = importlib.util.find_spec("fincon")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        compileall.compile_dir(folder, quiet=1)
+
+
 def run_child(script: str, mode: str, *args: str) -> dict[str, float]:
     """Run ``script --child mode args...`` in a fresh interpreter (so peak memory is the client's
-    own); its last line of output is a JSON object of figures."""
+    own); its last line of output is a JSON object of figures. fincon is byte-compiled first,
+    as an installed package is."""
+    _fincon_byte_compiled()
     out = subprocess.run(
         [sys.executable, script, "--child", mode, *args], capture_output=True, text=True, check=False
     )
