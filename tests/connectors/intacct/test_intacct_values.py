@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fincon.connectors.intacct._values import flatten, format_timestamp, parse_date, parse_timestamp
 from fincon.connectors.intacct._xml import parse_xml
@@ -55,3 +58,42 @@ def test_flatten_keeps_every_leaf_by_dotted_path_and_skips_comments() -> None:
         b"<LINES><L>x</L></LINES></VENDOR>"
     )
     assert flatten(node, skip="LINES") == {"NAME": "A & B", "EMPTY": "", "C.D": "1", "C.E.F": "2"}
+
+
+_REFERENCE_TIMESTAMP = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _reference_timestamp(text: str) -> datetime | None:
+    """The timestamp rule written the slow, obvious way: the exact pattern, then a real date."""
+    if _REFERENCE_TIMESTAMP.fullmatch(text) is None:
+        return None
+    try:
+        return datetime(
+            int(text[6:10]), int(text[0:2]), int(text[3:5]), int(text[11:13]), int(text[14:16]),
+            int(text[17:19]), tzinfo=UTC,
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+@st.composite
+def _near_timestamps(draw: st.DrawFn) -> str:
+    """A real timestamp with a few positions replaced by characters a parser might let through."""
+    chars = list(draw(st.datetimes(min_value=datetime(1, 1, 1))).strftime("%m/%d/%Y %H:%M:%S").rjust(19, "0"))
+    odd = st.sampled_from("0123456789/ :-T+.,Wz\u0660\uff11\t")
+    for _ in range(draw(st.integers(0, 3))):
+        chars[draw(st.integers(0, 18))] = draw(odd)
+    cut = draw(st.sampled_from([None, None, None, 18, 20]))
+    text = "".join(chars)
+    return text[:cut] if cut != 20 else text + draw(odd)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_near_timestamps())
+def test_timestamps_parse_exactly_as_the_pattern_says(text: str) -> None:
+    expected = _reference_timestamp(text)
+    if expected is None:
+        with pytest.raises(ValueError, match="WHENMODIFIED is not an MM/DD/YYYY HH:MM:SS timestamp"):
+            parse_timestamp(text, "WHENMODIFIED")
+    else:
+        assert parse_timestamp(text, "WHENMODIFIED") == expected

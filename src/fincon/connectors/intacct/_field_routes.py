@@ -47,8 +47,10 @@ def routes_for(table: Mapping[str, str]) -> Routes:
 def collect(node: Any, routes: Routes, into: dict[str, Any]) -> dict[str, Any]:
     """Write the routed leaf fields under ``node`` into their slots of ``into`` (``text or None``)."""
     # The hot loop of every listing: one dict lookup per child, no name built per field.
+    # ``node[:]`` makes every child's proxy in one C call: iterating the element makes them
+    # one by one through its iterator, about 4 us more for a vendor's 20 elements.
     get = routes.get
-    for child in node:
+    for child in node[:]:
         route = get(child.tag)  # comments' and PIs' tags are functions: never routed
         if route is not None:
             slot, inner = route

@@ -19,7 +19,6 @@ __all__ = [
 
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
-_TIMESTAMP = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def parse_amount(text: str | None, field: str) -> Decimal | None:
@@ -57,11 +56,26 @@ def parse_timestamp(text: str | None, field: str) -> datetime | None:
     """``MM/DD/YYYY HH:MM:SS`` (the API's GMT system timestamps) -> an aware UTC datetime."""
     if not text:
         return None
-    if _TIMESTAMP.fullmatch(text) is None:
-        raise ValueError(f"{field} is not an MM/DD/YYYY HH:MM:SS timestamp: {text[:40]!r}")
-    # The pattern fixed every position: reordered into ISO form, the C parser does the rest
-    # (about five times faster than int() of each part; this runs once per listed record).
-    return datetime.fromisoformat(f"{text[6:10]}-{text[0:2]}-{text[3:5]}T{text[11:19]}+00:00")
+    # Runs once per listed record, so no regular expression (0.5 us): the separators are
+    # checked here, and reordered into ISO form the C parser checks that every other
+    # position is an ASCII digit and that the date and time exist.
+    if (
+        len(text) != 19
+        or text[2] != "/"
+        or text[5] != "/"
+        or text[10] != " "
+        or text[13] != ":"
+        or text[16] != ":"
+    ):
+        raise _not_a_timestamp(text, field)
+    try:
+        return datetime.fromisoformat(f"{text[6:10]}-{text[0:2]}-{text[3:5]}T{text[11:]}+00:00")
+    except ValueError:
+        raise _not_a_timestamp(text, field) from None
+
+
+def _not_a_timestamp(text: str, field: str) -> ValueError:
+    return ValueError(f"{field} is not an MM/DD/YYYY HH:MM:SS timestamp: {text[:40]!r}")
 
 
 def format_timestamp(value: datetime) -> str:
