@@ -44,7 +44,7 @@ def data_page(result: Any) -> DataPage:
     data = result.find("data")
     if data is None:
         return DataPage([], 0, 0, 0, None, [])
-    records = [node for node in data if isinstance(node.tag, str)]
+    records = [node for node in data[:] if isinstance(node.tag, str)]  # comments and PIs left out
     count = _int(data.get("count"), "count")
     if count is not None and count != len(records):
         raise ServerError(

@@ -59,6 +59,9 @@ def recordnos(records: Sequence[Any], parent: Any = None) -> list[int | None]:
     if parent is not None and records:
         texts = _plain_recordnos()(parent)
         if len(texts) == len(records):  # each record gave at most one: they are aligned
+            joined = "".join(texts)
+            if all(texts) and joined.isascii() and joined.isdigit():
+                return list(map(int, texts))  # every one a plain number: converted in C
             return [_number(text) for text in texts]
     return [_recordno(record) for record in records]
 
