@@ -151,3 +151,23 @@ def test_the_element_path_equals_the_flattened_fields_path(resource: str) -> Non
         assert direct == via_fields, inner
         assert direct.model_fields_set == via_fields.model_fields_set
         assert direct.id is not None
+
+
+@pytest.mark.parametrize("resource", ["vendor", "customer"])
+def test_every_slot_of_the_party_table_reaches_the_record(resource: str) -> None:
+    """``_record`` names each slot itself: a field added to the table but not there would be
+    read from the XML and then silently dropped."""
+    from fincon.connectors.intacct.mapping import MAPPERS
+
+    mapper = MAPPERS[resource]
+    read: set[str] = set()
+
+    class Watched(dict[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            read.add(key)
+            return super().__getitem__(key)
+
+    slots = Watched(dict.fromkeys(mapper._table.values()))
+    record = mapper._record(slots, None)
+    assert read == set(mapper._table.values())
+    assert record.name == ""

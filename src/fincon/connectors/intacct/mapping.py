@@ -221,7 +221,8 @@ _ADDRESS = "DISPLAYCONTACT.MAILADDRESS."
 
 #: What a party is read from: Intacct field -> a canonical field, copied as it is (empty is
 #: None), or a ``_`` slot that :meth:`_PartyMapper._record` finishes. The one table of the
-#: mapping: ``from_fields`` and ``to_record`` (the listing's path) both read through it.
+#: mapping: ``from_fields`` and ``to_record`` (the listing's path) both read through it, and
+#: ``_record`` names every slot (a slot added here must be added there).
 _PARTY_FIELDS = {
     "NAME": "_name",
     "STATUS": "_status",
