@@ -534,6 +534,76 @@ def test_thread_prefetch_hands_back_errors_and_refuses_two_at_once(clock: Any) -
     prefetch.cancel()  # nothing under way: harmless
 
 
+def _blocked_fetch(release: threading.Event) -> Flow[str]:
+    """A fetch that stays under way (its thread alive) until ``release`` is set."""
+    assert release.wait(5)
+    yield Sleep(0)
+    return "fetched"
+
+
+def test_sharing_gil_lets_go_while_the_fetch_runs_and_passes_items_through(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    let_go: list[int] = []
+    handed_out: list[int] = []
+    monkeypatch.setattr("fincon.core.prefetch.HANDOFF_EVERY", 0.0)  # every look at the clock lets go
+    monkeypatch.setattr("fincon.core.prefetch._let_go_of_gil", lambda: let_go.append(len(handed_out)))
+    release = threading.Event()
+    prefetch: ThreadPrefetch[str] = ThreadPrefetch(lambda flow: run_sync(flow, httpx.Client(), clock=clock))
+    prefetch.start(_blocked_fetch(release))
+    items = prefetch.sharing_gil(iter(range(100)))
+    for item in items:
+        handed_out.append(item)
+        if item == 39:
+            break
+    # A look every 8 items while the fetch runs: the GIL was let go after the 8th, 16th, ... item.
+    assert let_go == [8, 16, 24, 32]
+    release.set()
+    assert prefetch.result() == "fetched"
+    handed_out.extend(items)  # the fetch has ended: the rest comes straight through
+    assert handed_out == list(range(100))
+    assert let_go == [8, 16, 24, 32], "the GIL was let go after the fetch had ended"
+
+
+def test_sharing_gil_without_a_fetch_under_way_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    let_go: list[None] = []
+    monkeypatch.setattr("fincon.core.prefetch.HANDOFF_EVERY", 0.0)
+    monkeypatch.setattr("fincon.core.prefetch._let_go_of_gil", lambda: let_go.append(None))
+    prefetch: ThreadPrefetch[Any] = ThreadPrefetch(lambda flow: None)
+    assert list(prefetch.sharing_gil([3, 1, 2] * 10)) == [3, 1, 2] * 10  # a list, not only an iterator
+    assert let_go == []
+
+
+@pytest.mark.parametrize("how", ["records", "pages"])
+def test_a_prefetching_listing_lets_the_fetch_take_the_gil_while_it_maps(
+    make: Make, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    gate = Gate(FakeServer(vendors=24))  # three pages of 8
+    let_go: list[None] = []
+    monkeypatch.setattr("fincon.core.prefetch.HANDOFF_EVERY", 0.0)
+    monkeypatch.setattr("fincon.core.prefetch._let_go_of_gil", lambda: let_go.append(None))
+
+    def in_flight_a_while(number: int) -> None:
+        gate.arrival(number).wait(5)
+        time.sleep(0.3)  # far longer than mapping a page of 8
+        gate.hold[number].set()
+
+    for number in (2, 3):
+        gate.hold[number] = threading.Event()
+        threading.Thread(target=in_flight_a_while, args=(number,), daemon=True).start()
+    erp = make(transport=gate.transport())
+    listing = erp.vendors.list(page_size=8, prefetch=True)
+    if how == "records":
+        ids = [vendor.id for vendor in listing]
+    else:
+        ids = [vendor.id for page in listing.pages() for vendor in page.items]
+    assert ids == all_ids(gate.server)
+    # Pages 1 and 2 were each mapped while the next page was held in flight: a look after the
+    # 8th record of each, while the fetch was under way, let go of the GIL.
+    assert len(let_go) == 2, let_go
+    assert prefetch_threads() == []
+
+
 # -- async ---------------------------------------------------------------------------------------------
 
 

@@ -379,7 +379,7 @@ class Listing(Generic[R]):
         fetched_pages = self._fetched_pages()
         try:
             for fetched, cursor in fetched_pages:
-                page = Page(items=self._plan.map(fetched), next_cursor=cursor)
+                page = Page(items=self._mapped(fetched), next_cursor=cursor)
                 del fetched  # hold one raw page at a time
                 self.next_cursor = cursor
                 yield page
@@ -395,7 +395,7 @@ class Listing(Generic[R]):
                 self.next_cursor = cursor
                 try:
                     # Mapped as reached: a record the caller is done with is freed at once.
-                    yield from self._plan.iter(fetched)
+                    yield from self._sharing_gil(self._plan.iter(fetched))
                 except Exception:
                     # A record that cannot be mapped: resuming must not skip the rest of its page.
                     self.next_cursor = resume_here
@@ -403,6 +403,19 @@ class Listing(Generic[R]):
                 del fetched
         finally:
             fetched_pages.close()  # at once, not when the garbage collector gets to it
+
+    def _mapped(self, fetched: FetchedPage) -> list[R]:
+        """The records of a page, mapped as a whole (handing the GIL over while a prefetch runs)."""
+        if self._prefetch is not None and self._prefetch.active:
+            return list(self._sharing_gil(self._plan.iter(fetched)))
+        return self._plan.map(fetched)
+
+    def _sharing_gil(self, records: Iterator[R]) -> Iterator[R]:
+        """``records``, letting the prefetch thread (when one is fetching) take the GIL now and then."""
+        prefetch = self._prefetch
+        if prefetch is None or not prefetch.active:
+            return records
+        return prefetch.sharing_gil(records)
 
     def _fetched_pages(self) -> Generator[tuple[FetchedPage, str | None], None, None]:
         """Each page as fetched, with the cursor resuming after it; when the listing prefetches,
