@@ -565,6 +565,28 @@ def test_sharing_gil_lets_go_while_the_fetch_runs_and_passes_items_through(
     assert let_go == [8, 16, 24, 32], "the GIL was let go after the fetch had ended"
 
 
+def test_sharing_gil_leaves_a_short_switch_interval_to_the_interpreter(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    let_go: list[None] = []
+    monkeypatch.setattr("fincon.core.prefetch.HANDOFF_EVERY", 0.001)
+    monkeypatch.setattr("fincon.core.prefetch._let_go_of_gil", lambda: let_go.append(None))
+    monkeypatch.setattr("fincon.core.prefetch.sys.getswitchinterval", lambda: 0.0005)  # the application's
+    release = threading.Event()
+    prefetch: ThreadPrefetch[str] = ThreadPrefetch(lambda flow: run_sync(flow, httpx.Client(), clock=clock))
+    prefetch.start(_blocked_fetch(release))
+    try:
+        handed_out = []
+        for item in prefetch.sharing_gil(range(200)):
+            handed_out.append(item)
+            time.sleep(0.00002)  # 200 items: far more than 1 ms of the consumer's work
+        assert handed_out == list(range(200))
+        assert let_go == []
+    finally:
+        release.set()
+        prefetch.result()
+
+
 def test_sharing_gil_without_a_fetch_under_way_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     let_go: list[None] = []
     monkeypatch.setattr("fincon.core.prefetch.HANDOFF_EVERY", 0.0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -138,11 +139,14 @@ class ThreadPrefetch(Generic[T]):
         The consumer's mapping and its own work on each item hold the GIL. Letting go every
         :data:`HANDOFF_EVERY` seconds of that work hands it to the fetching thread when it is
         waiting for it (its socket reads and its parse then overlap the mapping); once the
-        fetch has ended, the rest of ``items`` comes straight through.
+        fetch has ended, the rest of ``items`` comes straight through. Nothing is let go when
+        ``sys.getswitchinterval()`` is already that short.
         """
         rest = iter(items)
         thread = self._thread
-        if thread is None or not thread.is_alive():
+        if thread is None or not thread.is_alive() or sys.getswitchinterval() <= HANDOFF_EVERY:
+            # (An application that set a switch interval this short has the interpreter hand
+            # the GIL over as often already: letting go on top of it only costs time.)
             yield from rest
             return
         clock, let_go = time.perf_counter, _let_go_of_gil
