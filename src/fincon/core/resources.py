@@ -413,9 +413,7 @@ class Listing(Generic[R]):
     def _sharing_gil(self, records: Iterator[R]) -> Iterator[R]:
         """``records``, letting the prefetch thread (when one is fetching) take the GIL now and then."""
         prefetch = self._prefetch
-        if prefetch is None or not prefetch.active:
-            return records
-        return prefetch.sharing_gil(records)
+        return records if prefetch is None else prefetch.sharing_gil(records)
 
     def _fetched_pages(self) -> Generator[tuple[FetchedPage, str | None], None, None]:
         """Each page as fetched, with the cursor resuming after it; when the listing prefetches,
