@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from fincon.core.mapping import validate_record
+from fincon.core.mapping import record_validator, validate_record
 from fincon.models import Invoice, Money, Vendor
 
 INVOICE = {
@@ -53,3 +53,33 @@ def test_a_model_with_its_own_model_validate_goes_through_it() -> None:
     assert calls == [{"name": "Acme"}]
     assert validate_record(Vendor, {"name": "Plain"}).name == "Plain"
     assert calls == [{"name": "Acme"}]  # the plain model did not go through the override
+
+
+def test_a_record_validator_gives_what_validate_record_gives_from_the_first_record_on() -> None:
+    class LateVendor(Vendor):  # a fresh model: its validator is built on the first record
+        pass
+
+    validate = record_validator(LateVendor)
+    for data in ({"name": "First"}, {"name": "Second", "status": "active"}):
+        record = validate(data)
+        assert type(record) is LateVendor
+        assert record == validate_record(LateVendor, data)
+    with pytest.raises(pydantic.ValidationError, match="name"):
+        validate({"status": "active"})
+    invoices = record_validator(Invoice)
+    with pytest.raises(pydantic.ValidationError, match=r"total\.amount"):
+        invoices({**INVOICE, "total": {"amount": 10.5, "currency": "USD"}})
+
+
+def test_a_record_validator_keeps_going_through_a_models_own_model_validate() -> None:
+    calls: list[Any] = []
+
+    class AuditedVendor(Vendor):
+        @classmethod
+        def model_validate(cls, obj: Any, **kwargs: Any) -> AuditedVendor:
+            calls.append(obj)
+            return super().model_validate(obj, **kwargs)
+
+    validate = record_validator(AuditedVendor)
+    assert [validate({"name": name}).name for name in ("A", "B")] == ["A", "B"]
+    assert calls == [{"name": "A"}, {"name": "B"}]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from fincon.errors import ServerError
 
-__all__ = ["Mapper", "iter_payloads", "map_payloads", "validate_record"]
+__all__ = ["Mapper", "iter_payloads", "map_payloads", "record_validator", "validate_record"]
 
 R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
@@ -81,6 +81,29 @@ def validate_record(model: type[M], data: Any) -> M:
     if _inherits_model_validate(model):
         return model.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
     return model.model_validate(data)
+
+
+def record_validator(model: type[M]) -> Callable[[Any], M]:
+    """:func:`validate_record` for one model, as a function that looks the validator up once.
+
+    A mapper keeps one per model: a listing validates every record through it, so the
+    lookups ``validate_record`` makes on each call (about 1 us a record) are made on the
+    first record only, once pydantic has built the model's validator (models defer that).
+    """
+    resolved: Callable[[Any], M] | None = None
+
+    def validate(data: Any) -> M:
+        nonlocal resolved
+        if resolved is not None:
+            return resolved(data)
+        record = validate_record(model, data)  # builds a deferred validator first
+        if _inherits_model_validate(model):
+            resolved = model.__pydantic_validator__.validate_python
+        else:
+            resolved = model.model_validate
+        return record
+
+    return validate
 
 
 @cache

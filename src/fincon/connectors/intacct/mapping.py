@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
 
+from lxml import etree
+
 from fincon.connectors.intacct._field_routes import Routes, collect, routes_for
 from fincon.connectors.intacct._values import (
     flatten,
@@ -32,7 +34,7 @@ from fincon.connectors.intacct._values import (
     parse_timestamp,
 )
 from fincon.connectors.intacct._xml import element, parse_xml, sub
-from fincon.core.mapping import validate_record
+from fincon.core.mapping import record_validator, validate_record
 from fincon.errors import ValidationError
 from fincon.models import (
     Account,
@@ -83,8 +85,8 @@ Fields = dict[str, str]
 
 
 def _element_of(payload: Any) -> Any:
-    if hasattr(payload, "tag") and hasattr(payload, "iter"):
-        return payload  # an element: the listing's case, so tested first
+    if isinstance(payload, etree._Element):
+        return payload  # an element: the listing's case, so tested first (one C type check)
     if isinstance(payload, str):
         payload = payload.encode("utf-8")
     if isinstance(payload, (bytes, bytearray)):
@@ -245,17 +247,19 @@ _PARTY_FIELDS = {
 
 class _PartyMapper(ObjectMapper):
     model: ClassVar[type[Vendor] | type[Customer]]
-    _STATUS: ClassVar[dict[str, str]] = {"active": "active", "inactive": "inactive"}
     #: ``_PARTY_FIELDS`` with the name key (``VENDORID``) -> ``_key``; its routes; every slot empty.
     _table: ClassVar[dict[str, str]]
     _routes: ClassVar[Routes]
     _empty: ClassVar[dict[str, None]]
+    #: ``validate_record`` for ``model``, its lookups made once.
+    _validate: ClassVar[staticmethod[[Any], Any]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._table = {cls.name_key or "": "_key", **_PARTY_FIELDS}
         cls._routes = routes_for(cls._table)
         cls._empty = dict.fromkeys(cls._table.values())
+        cls._validate = staticmethod(record_validator(cls.model))
 
     def to_record(self, payload: Any) -> Any:
         # Straight from the element to the slots (the listing's hot path: no flattened copy).
@@ -289,12 +293,12 @@ class _PartyMapper(ObjectMapper):
             "phone": slots["phone"],
             "addresses": [address] if line1 or city else [],
             "currency": slots["currency"],
-            "status": self._STATUS.get(status, status) if status else None,
+            "status": status,  # Intacct's "active" and "inactive" are canonical; others stay as sent
             "source": {"system": SYSTEM, "resource": self.object, "id": slots["_recordno"]},
             "updated_at": parse_timestamp(slots["_when"], "WHENMODIFIED"),
             "raw": raw,
         }
-        return validate_record(self.model, data)
+        return self._validate(data)
 
     def _fields(self, record: Any) -> list[tuple[str, Any]]:
         address = record.addresses[0] if record.addresses else None
