@@ -161,6 +161,28 @@ def test_prefetch_settings_decide_per_page_wait() -> None:
         plan("sometimes")
 
 
+@pytest.mark.parametrize(("cpus", "expected"), [({0}, "auto"), ({0, 1}, True), ({3, 5, 7}, True)])
+def test_prefetch_with_a_spare_cpu_counts_the_cpus_this_process_may_use(
+    monkeypatch: pytest.MonkeyPatch, cpus: set[int], expected: Any
+) -> None:
+    from fincon.core.resources import prefetch_with_a_spare_cpu
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: cpus, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)  # the machine's count is not the process's
+    assert prefetch_with_a_spare_cpu() == expected
+
+
+@pytest.mark.parametrize(("count", "expected"), [(None, "auto"), (1, "auto"), (2, True)])
+def test_prefetch_with_a_spare_cpu_falls_back_to_the_cpu_count(
+    monkeypatch: pytest.MonkeyPatch, count: int | None, expected: Any
+) -> None:
+    from fincon.core.resources import prefetch_with_a_spare_cpu
+
+    monkeypatch.delattr("os.sched_getaffinity", raising=False)  # macOS and Windows have none
+    monkeypatch.setattr("os.cpu_count", lambda: count)
+    assert prefetch_with_a_spare_cpu() == expected
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize(("delay", "expected"), [(0.0, False), (0.05, True)])
 async def test_async_auto_prefetches_once_a_page_has_kept_the_listing_waiting(

@@ -8,6 +8,7 @@ through the connector. Both share :class:`ListPlan`, so paging logic exists once
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -43,6 +44,7 @@ __all__ = [
     "PrefetchMode",
     "ResourceCollection",
     "ResourceHandler",
+    "prefetch_with_a_spare_cpu",
 ]
 
 R = TypeVar("R", bound="Record")
@@ -58,6 +60,21 @@ PrefetchMode = bool | Literal["auto"]
 #: time) from which fetching the next page in the background pays for its thread. A loopback
 #: server answers within a few milliseconds; a real API takes tens to hundreds.
 PREFETCH_AFTER_WAIT = 0.02
+
+
+def prefetch_with_a_spare_cpu() -> PrefetchMode:
+    """``True`` when this process may run on more than one CPU, else ``"auto"``.
+
+    A default for a resource whose fetch does most of its work outside the GIL (an XML
+    parse: libxml2 releases it). On a second CPU that work overlaps the mapping of the page
+    before even when the server answers at once, which ``"auto"`` (it counts only waiting)
+    would not see; on one CPU it could only compete with the mapping.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))  # the CPUs this process may use (Linux)
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return True if cpus > 1 else "auto"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from intacct_testkit import emulator
 import fincon
 from fincon.core.clock import FakeClock
 from fincon.core.pagination import decode_cursor
+from fincon.core.resources import prefetch_with_a_spare_cpu
 
 ALL = [f"V{n:06d}" for n in range(1, 56)]
 
@@ -32,7 +33,7 @@ def test_prefetching_listings_read_every_record_once_in_order() -> None:
     clock = FakeClock()
     emu = emulator(size=55, clock=clock)
     with _connect(emu, clock) as connector:
-        assert connector.vendors.list(page_size=10).prefetch == "auto"
+        assert connector.vendors.list(page_size=10).prefetch == prefetch_with_a_spare_cpu()
         listing = connector.vendors.list(page_size=10, prefetch=True)
         assert [vendor.id for vendor in listing] == ALL
         assert [vendor.id for vendor in connector.vendors.list(page_size=10, prefetch=False)] == ALL
@@ -111,7 +112,7 @@ async def test_async_listings_prefetch_too() -> None:
     clock = FakeClock()
     emu = emulator(size=55, clock=clock)
     async with fincon.connect_async("intacct", sandbox=emu, clock=clock, share_limits=False) as connector:
-        assert connector.vendors.list(page_size=10).prefetch == "auto"
+        assert connector.vendors.list(page_size=10).prefetch == prefetch_with_a_spare_cpu()
         listing = connector.vendors.list(page_size=10, prefetch=True)
         assert [vendor.id async for vendor in listing] == ALL
     assert emu.functions_received.count("readMore") == 5

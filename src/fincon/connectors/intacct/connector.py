@@ -45,7 +45,13 @@ from fincon.core.flow import Flow
 from fincon.core.mapping import iter_payloads, map_payloads
 from fincon.core.pagination import State
 from fincon.core.ratelimit import RateLimit
-from fincon.core.resources import FetchedPage, ListQuery, PrefetchMode, ResourceHandler
+from fincon.core.resources import (
+    FetchedPage,
+    ListQuery,
+    PrefetchMode,
+    ResourceHandler,
+    prefetch_with_a_spare_cpu,
+)
 from fincon.core.transport import AuditInfo
 from fincon.errors import (
     ConfigError,
@@ -107,10 +113,12 @@ class IntacctResource(ResourceHandler[Any]):
     created_field: ClassVar[str | None] = None
     unsupported = frozenset({"create", "update", "delete"})
     #: The next page's state (``resultId`` or offset) is known as soon as a page's XML has
-    #: arrived, so once a page keeps the listing waiting, the next one is fetched while this
-    #: one is mapped (``list(prefetch=True/False)`` decides for one listing). readMore stays
-    #: safe: see ``_result_sets``.
-    prefetch: PrefetchMode = "auto"
+    #: arrived, so the next page is fetched while this one is mapped: from the first page
+    #: where the process has a second CPU (the page's XML is parsed outside the GIL, so the
+    #: parse overlaps the mapping even when the gateway answers at once), else once pages
+    #: keep the listing waiting (``list(prefetch=True/False)`` decides for one listing).
+    #: readMore stays safe: see ``_result_sets``.
+    prefetch: PrefetchMode = prefetch_with_a_spare_cpu()
 
     def __init__(self, core: IntacctConnector) -> None:
         self.core = core
