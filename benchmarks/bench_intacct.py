@@ -5,12 +5,12 @@ intacct`` in its own process), each client in a fresh child process so that peak
 (``ru_maxrss``) is its own.
 
 - fincon: ``connector.vendors.list(page_size=1000)``: ``readByQuery`` + ``readMore``, every
-  record a canonical ``Vendor`` (exact fields, aware ``updated_at``), with the default
-  ``prefetch="auto"`` (the next page is fetched in the background only once pages keep the
-  listing waiting; this server answers within milliseconds, so it stays off);
+  record a canonical ``Vendor`` (exact fields, aware ``updated_at``), with Intacct's default
+  prefetch (on from the first page where the process may use a second CPU, else ``"auto"``:
+  the next page is fetched and parsed in a background thread while this one is mapped, and
+  the listing lets that thread take the GIL every 0.5 ms of mapping);
   ``fincon-no-prefetch`` is the same listing with ``prefetch=False``, ``fincon-prefetch``
-  with ``prefetch=True`` (the next page is fetched and parsed in a background thread while
-  this one is mapped; the listing lets that thread take the GIL every 0.5 ms of mapping);
+  with ``prefetch=True`` (the same as the default on a machine with two CPUs or more);
 - sageintacctsdk: ``sdk.vendors.get_all()``, the package's way to read every vendor
   (``query`` pages of 2,000 with its own field list, ``requests`` + ``xmltodict``). The
   package always starts at ``https://api.intacct.com``: the benchmark points its base
@@ -128,7 +128,7 @@ def _child(mode: str, base_url: str, credentials: dict[str, str], count: int) ->
     if mode.startswith("fincon"):
         import fincon
 
-        # None: the resource's default ("auto")
+        # None: the resource's default (True with a second CPU, else "auto")
         prefetch = {"fincon": None, "fincon-no-prefetch": False}.get(mode, True)
         if mode.startswith("fincon-prefetch-switch-"):
             # An application's own choice, shown apart: a shorter GIL switch interval lets the
