@@ -38,7 +38,8 @@ def test_invalid_data_raises_pydantics_error_naming_the_field() -> None:
         validate_record(Invoice, {**INVOICE, "lines": [{"amount": {"amount": 1, "currency": "EUR"}}]})
 
 
-def test_a_model_with_its_own_model_validate_goes_through_it() -> None:
+def _audited_vendor() -> tuple[type[Vendor], list[Any]]:
+    """A ``Vendor`` with its own ``model_validate``, and the list of what went through it."""
     calls: list[Any] = []
 
     class AuditedVendor(Vendor):
@@ -47,6 +48,11 @@ def test_a_model_with_its_own_model_validate_goes_through_it() -> None:
             calls.append(obj)
             return super().model_validate(obj, **kwargs)
 
+    return AuditedVendor, calls
+
+
+def test_a_model_with_its_own_model_validate_goes_through_it() -> None:
+    AuditedVendor, calls = _audited_vendor()
     record = validate_record(AuditedVendor, {"name": "Acme"})
     assert type(record) is AuditedVendor
     assert record.name == "Acme"
@@ -72,14 +78,7 @@ def test_a_record_validator_gives_what_validate_record_gives_from_the_first_reco
 
 
 def test_a_record_validator_keeps_going_through_a_models_own_model_validate() -> None:
-    calls: list[Any] = []
-
-    class AuditedVendor(Vendor):
-        @classmethod
-        def model_validate(cls, obj: Any, **kwargs: Any) -> AuditedVendor:
-            calls.append(obj)
-            return super().model_validate(obj, **kwargs)
-
+    AuditedVendor, calls = _audited_vendor()
     validate = record_validator(AuditedVendor)
     assert [validate({"name": name}).name for name in ("A", "B")] == ["A", "B"]
     assert calls == [{"name": "A"}, {"name": "B"}]
